@@ -1,0 +1,347 @@
+#!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
+# run.sh - boot a throwaway QEMU (TCG) guest with 3 emulated NVDIMMs and run
+# tests on real fsdax (ext4, xfs) and device DAX inside it.  See README.md.
+#
+# usage: run.sh --build DIR [options] [TEST...]
+#   --build DIR         CMake build directory.  <DIR>/core/libpmem2.so.1 and,
+#                       if present, <DIR>/shim/libpmemshim.so are copied into
+#                       the guest's /opt/pmemshim/lib (= LD_LIBRARY_PATH).
+#   --pmdk              use Debian's (PMDK's) libpmem2.so.1 instead of ours
+#                       (the oracle; also the stand-in while ours is missing)
+#   --persistence P     mem-ctrl (default, ADR), cpu (eADR) or none: the NFIT
+#                       platform capability, i.e. the regions' persistence_domain
+#   --file PATH         copy PATH into the guest's /files (on PATH, $DAX_FILES)
+#   --args-file F       read more arguments from F, one per line
+#   --timeout SEC       limit for the whole guest run (default 300)
+#   --test-timeout SEC  limit for each test inside the guest (default 120)
+#   --log FILE          guest console log (default <DIR>/dax-guest-<P>.log)
+#   -v, --verbose       also show the guest console on stderr
+#   TEST                an executable or a shell script (run with sh); a bare
+#                       name is looked up in <DIR>/tests/dax and next to this
+#                       script.  Without TESTs, <DIR>/tests/dax/dax-guest.args
+#                       (written by CMake) is used as --args-file.
+# One invocation boots once; run it twice for mem-ctrl and cpu.
+# Output: "PASS name" / "FAIL name" / "SKIP name: reason" per test, then
+# "N passed, N failed, N skipped".  Exit: 0 ok, 1 failure (incl. timeout),
+# 77 = QEMU cannot run here (or every test skipped), 2 = usage error.
+set -euo pipefail
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+CACHE=${PMEMSHIM_DAX_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/pmemshim-dax}
+PKGS=(qemu-system-x86 busybox-static cpio kmod xz-utils e2fsprogs xfsprogs ndctl daxctl)
+# guest kernel modules; modprobe resolves their dependencies and order
+MODULES=(nfit nd_pmem nd_btt dax_pmem device_dax ext4 xfs crc32c-intel)
+SYSLIB=/usr/lib/x86_64-linux-gnu/libpmem2.so.1
+
+BUILD="" PMDK=0 PERSIST=mem-ctrl TIMEOUT=300 TEST_TIMEOUT=120 LOG="" VERBOSE=0
+TESTS=() FILES=()
+
+msg() { echo "dax-run: $*" >&2; }
+usage() { sed -n '4,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 2; }
+skip() { echo "SKIP: $*"; echo "0 passed, 0 failed, 0 skipped"; exit 77; }
+die() { msg "error: $*"; exit 2; }
+
+parse_args() {
+	while [ $# -gt 0 ]; do
+		case "$1" in
+		--build) BUILD=${2:?}; shift 2 ;;
+		--pmdk) PMDK=1; shift ;;
+		--persistence) PERSIST=${2:?}; shift 2 ;;
+		--file) FILES+=("${2:?}"); shift 2 ;;
+		--args-file)
+			local -a more=()
+			mapfile -t more < "${2:?}"
+			shift 2
+			[ ${#more[@]} -eq 0 ] || parse_args "${more[@]}"
+			;;
+		--timeout) TIMEOUT=${2:?}; shift 2 ;;
+		--test-timeout) TEST_TIMEOUT=${2:?}; shift 2 ;;
+		--log) LOG=${2:?}; shift 2 ;;
+		-v|--verbose) VERBOSE=1; shift ;;
+		-h|--help) usage ;;
+		-*) msg "unknown option $1"; usage ;;
+		*) TESTS+=("$1"); shift ;;
+		esac
+	done
+}
+parse_args "$@"
+[ -n "$BUILD" ] || { msg "--build DIR is required"; usage; }
+[ -d "$BUILD" ] || die "build directory $BUILD does not exist"
+BUILD=$(cd "$BUILD" && pwd)
+case "$PERSIST" in mem-ctrl|cpu|none) ;; *) die "--persistence must be mem-ctrl, cpu or none" ;; esac
+if [ ${#TESTS[@]} -eq 0 ] && [ -f "$BUILD/tests/dax/dax-guest.args" ]; then
+	parse_args --args-file "$BUILD/tests/dax/dax-guest.args"
+fi
+[ ${#TESTS[@]} -gt 0 ] || die "no tests given (and no $BUILD/tests/dax/dax-guest.args)"
+LOG=${LOG:-$BUILD/dax-guest-$PERSIST.log}
+
+# ------------------------------------------------------------ which libpmem2
+if [ "$PMDK" = 1 ]; then
+	LIBPMEM2=$SYSLIB
+	[ -f "$LIBPMEM2" ] || skip "--pmdk given but $SYSLIB is not installed (apt-get install libpmem2-dev)"
+else
+	LIBPMEM2=$BUILD/core/libpmem2.so.1
+	[ -f "$LIBPMEM2" ] || skip "$LIBPMEM2 not built yet (or pass --pmdk to test PMDK's library)"
+fi
+SHIM=$BUILD/shim/libpmemshim.so
+[ -f "$SHIM" ] || SHIM=""
+
+resolve() { # TEST -> path
+	local t=$1
+	if [ -f "$t" ]; then echo "$t"
+	elif [ -f "$BUILD/tests/dax/$t" ]; then echo "$BUILD/tests/dax/$t"
+	elif [ -f "$HERE/$t" ]; then echo "$HERE/$t"
+	else die "no such test: $t"; fi
+}
+declare -A SEEN_NAME=()
+TEST_PATHS=()
+for t in "${TESTS[@]}"; do
+	p=$(resolve "$t")
+	n=$(basename "$p")
+	[ -z "${SEEN_NAME[$n]:-}" ] || die "two tests named $n"
+	SEEN_NAME[$n]=1
+	TEST_PATHS+=("$p")
+done
+for f in "${FILES[@]}"; do [ -e "$f" ] || die "no such file: $f"; done
+
+# ------------------------------------------------------------ host checks
+mem_avail=$(awk '/^MemAvailable:/ {print int($2 / 1024)}' /proc/meminfo)
+[ "${mem_avail:-0}" -ge 1024 ] || skip "only ${mem_avail:-?} MiB of memory available, need 1024"
+{ [ -d /dev/shm ] && [ -w /dev/shm ]; } || skip "/dev/shm is missing or not writable"
+shm_avail=$(df -Pk /dev/shm | awk 'NR == 2 {print int($4 / 1024)}')
+[ "${shm_avail:-0}" -ge 512 ] || skip "/dev/shm has only ${shm_avail:-?} MiB free, need 512"
+
+mkdir -p "$CACHE" || skip "cannot create cache directory $CACHE"
+CACHE=$(cd "$CACHE" && pwd)
+case "$CACHE/" in "$(cd "$HERE/../.." && pwd)/"*) die "cache $CACHE must not be inside the source tree" ;; esac
+exec 9> "$CACHE/.lock"
+flock 9 # serialises apt-get and the kernel unpacking between parallel runs
+
+missing=()
+for p in "${PKGS[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	[ "$(id -u)" = 0 ] || skip "packages missing (${missing[*]}) and not root to install them"
+	msg "installing ${missing[*]}"
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2 ||
+		{ apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2; } ||
+		skip "cannot install ${missing[*]}"
+fi
+
+# ------------------------------------------------------------ guest kernel
+# The newest cached kernel is reused; otherwise Debian's current one is
+# downloaded and unpacked (never installed on the host).
+KVER=$(find "$CACHE/kernel" -mindepth 1 -maxdepth 1 -type d ! -name '*.tmp' -printf '%f\n' 2>/dev/null | sort -V | tail -n 1 || true)
+if [ -z "$KVER" ] || [ ! -s "$CACHE/kernel/$KVER/vmlinux" ]; then
+	kpkg() { apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ {print $2; exit}'; }
+	KPKG=$(kpkg)
+	[ -n "$KPKG" ] || { apt-get update -qq >&2 || true; KPKG=$(kpkg); }
+	[ -n "$KPKG" ] || skip "cannot find Debian's kernel package (linux-image-amd64)"
+	KVER=${KPKG#linux-image-}
+	msg "downloading and unpacking $KPKG into $CACHE/kernel/$KVER"
+	mkdir -p "$CACHE/kernel"
+	dl=$(mktemp -d "$CACHE/dl.XXXXXX")
+	if ! (cd "$dl" && apt-get download -q "$KPKG" > "$dl/apt.log" 2>&1); then
+		cat "$dl/apt.log" >&2
+		rm -rf "$dl"
+		skip "cannot download $KPKG"
+	fi
+	kdir=$CACHE/kernel/$KVER
+	rm -rf "$kdir" "$kdir.tmp"
+	dpkg -x "$dl"/*.deb "$kdir.tmp"
+	rm -rf "$dl"
+	depmod -b "$kdir.tmp" "$KVER" # the .deb ships no modules.dep
+	# PVH boot of the ELF vmlinux (CONFIG_PVH) skips SeaBIOS and the in-guest
+	# decompression: ~2.8 s faster under TCG than the bzImage.
+	vmlinuz=$kdir.tmp/boot/vmlinuz-$KVER
+	off=$(LC_ALL=C grep -m1 -obUaP '\xfd7zXZ\x00' "$vmlinuz" | head -n 1 | cut -d: -f1)
+	[ -n "$off" ] || die "no xz stream in $vmlinuz"
+	tail -c +$((off + 1)) "$vmlinuz" | xz -dc --single-stream > "$kdir.tmp/vmlinux" 2>/dev/null || true
+	[ "$(head -c 4 "$kdir.tmp/vmlinux" | od -An -tx1 | tr -d ' ')" = 7f454c46 ] ||
+		die "could not extract vmlinux from $vmlinuz"
+	mv "$kdir.tmp" "$kdir"
+fi
+KDIR=$CACHE/kernel/$KVER
+flock -u 9
+
+# ------------------------------------------------------------ initramfs
+STAGE="" PMEMDIR="" QLOG="" TAILPID=""
+# shellcheck disable=SC2317 # invoked by the trap
+cleanup() {
+	[ -z "$TAILPID" ] || kill "$TAILPID" 2>/dev/null || true
+	[ -z "$LOG" ] || rm -f "$LOG.raw"
+	[ -z "$STAGE" ] || rm -rf "$STAGE"
+	[ -z "$PMEMDIR" ] || rm -rf "$PMEMDIR"
+	[ -z "$QLOG" ] || rm -f "$QLOG"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+STAGE=$(mktemp -d "${TMPDIR:-/tmp}/pmemshim-dax-stage.XXXXXX")
+mkdir -p "$STAGE"/{bin,sbin,usr/bin,usr/sbin,etc,proc,sys,dev,tmp,run,mnt/ext4,mnt/xfs,tests,files,opt/pmemshim/lib}
+cp /bin/busybox "$STAGE/bin/busybox"
+
+# modules: modprobe prints "insmod PATH" lines in load order (-C /dev/null:
+# ignore the host's modprobe.d, ndctl ships an "install libnvdimm" rule there)
+: > "$STAGE/etc/modules.load"
+declare -A SEEN_MOD=()
+for m in "${MODULES[@]}"; do
+	deps=$(modprobe -C /dev/null -d "$KDIR" -S "$KVER" --show-depends "$m") || die "module $m not found in $KVER"
+	while read -r kind path _; do
+		[ "$kind" = insmod ] || continue
+		rel=${path#"$KDIR/lib/modules/$KVER/"}
+		[ -z "${SEEN_MOD[$rel]:-}" ] || continue
+		SEEN_MOD[$rel]=1
+		dst=$STAGE/lib/modules/$KVER/${rel%.xz}
+		mkdir -p "$(dirname "$dst")"
+		case "$rel" in
+		*.xz) xz -dc "$path" > "$dst" ;; # busybox insmod wants plain .ko
+		*) cp "$path" "$dst" ;;
+		esac
+		echo "${rel%.xz}" >> "$STAGE/etc/modules.load"
+	done <<< "$deps"
+done
+
+copy_libs() { # copy the shared libraries of ELF file $1 (ldd), except libpmem2
+	local lib
+	ldd "$1" >/dev/null 2>&1 || return 0 # static or not ELF
+	# mawk has no \s: take every absolute path ldd prints (incl. ld-linux)
+	for lib in $(ldd "$1" | awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^\//) print $i }'); do
+		case "$(basename "$lib")" in libpmem2.so*|libpmemshim.so*) continue ;; esac
+		[ -e "$STAGE$lib" ] && continue
+		mkdir -p "$STAGE$(dirname "$lib")"
+		cp -L "$lib" "$STAGE$lib"
+	done
+}
+copy_tool() { # SRC DST
+	cp -L "$1" "$STAGE$2"
+	copy_libs "$1"
+}
+copy_tool "$(command -v mke2fs)" /usr/sbin/mke2fs
+ln -s mke2fs "$STAGE/usr/sbin/mkfs.ext4"
+copy_tool "$(command -v mkfs.xfs)" /usr/sbin/mkfs.xfs
+copy_tool "$(command -v ndctl)" /usr/bin/ndctl
+copy_tool "$(command -v daxctl)" /usr/bin/daxctl
+[ ! -f /etc/mke2fs.conf ] || cp /etc/mke2fs.conf "$STAGE/etc/"
+
+cp -L "$LIBPMEM2" "$STAGE/opt/pmemshim/lib/libpmem2.so.1"
+copy_libs "$LIBPMEM2"
+if [ -n "$SHIM" ]; then
+	cp -L "$SHIM" "$STAGE/opt/pmemshim/lib/libpmemshim.so"
+	copy_libs "$SHIM"
+fi
+for f in "${FILES[@]}"; do
+	cp -rL "$f" "$STAGE/files/"
+	[ -d "$f" ] || copy_libs "$f"
+done
+: > "$STAGE/etc/tests"
+for p in "${TEST_PATHS[@]}"; do
+	n=$(basename "$p")
+	cp -L "$p" "$STAGE/tests/$n"
+	chmod +x "$STAGE/tests/$n"
+	copy_libs "$p"
+	echo "$n" >> "$STAGE/etc/tests"
+done
+{
+	echo "KVER=$KVER"
+	echo "DAX_PERSISTENCE=$PERSIST"
+	echo "TEST_TIMEOUT=$TEST_TIMEOUT"
+	echo "LIBSRC=$LIBPMEM2"
+} > "$STAGE/etc/dax.conf"
+cp "$HERE/guest-init.sh" "$STAGE/init"
+chmod +x "$STAGE/init"
+INITRD=$STAGE.cpio
+(cd "$STAGE" && find . | sort | cpio -o -H newc --quiet) > "$INITRD" # uncompressed: faster boot
+rm -rf "$STAGE"
+STAGE=$INITRD
+
+# ------------------------------------------------------------ boot
+PMEMDIR=$(mktemp -d /dev/shm/pmemshim-dax.XXXXXX)
+NV=()
+for i in 0 1 2; do
+	truncate -s 512M "$PMEMDIR/nvdimm$i" # sparse; ~110 MB get touched
+	lbl=""
+	[ $i != 2 ] || lbl=",label-size=128K" # labelled DIMM -> devdax namespace
+	NV+=(-object "memory-backend-file,id=mem$i,share=on,mem-path=$PMEMDIR/nvdimm$i,size=512M"
+		-device "nvdimm,id=nv$i,memdev=mem$i$lbl")
+done
+MACHINE=pc,nvdimm=on
+[ "$PERSIST" = none ] || MACHINE=$MACHINE,nvdimm-persistence=$PERSIST
+mkdir -p "$(dirname "$LOG")"
+QLOG=$(mktemp "${TMPDIR:-/tmp}/pmemshim-dax-qemu.XXXXXX")
+msg "booting $KVER (TCG, persistence=$PERSIST, ${#TEST_PATHS[@]} tests, libpmem2 from $LIBPMEM2), log: $LOG"
+T0=$(date +%s%N)
+: > "$LOG.raw"
+if [ "$VERBOSE" = 1 ]; then
+	tail -n +1 -f "$LOG.raw" >&2 &
+	TAILPID=$!
+fi
+set +e
+# TCG only: the /dev/kvm seen on such hosts can be far slower than TCG (see
+# the reference NOTES).  Plain timeout, not --foreground (did not kill qemu).
+timeout -k 5 "$TIMEOUT" qemu-system-x86_64 -accel tcg,thread=multi -cpu max -smp 1 \
+	-machine "$MACHINE" -m 512M,slots=4,maxmem=4G "${NV[@]}" \
+	-nodefaults -no-user-config -display none -serial stdio -no-reboot \
+	-kernel "$KDIR/vmlinux" -initrd "$INITRD" \
+	-append "console=ttyS0 panic=-1 rdinit=/init loglevel=3 mitigations=off nokaslr tsc=reliable" \
+	< /dev/null > "$LOG.raw" 2> "$QLOG"
+QRC=$?
+set -e
+if [ -n "$TAILPID" ]; then sleep 0.2; kill "$TAILPID" 2>/dev/null || true; TAILPID=""; fi
+tr -d '\r' < "$LOG.raw" > "$LOG"
+rm -f "$LOG.raw"
+console_bytes=$(wc -c < "$LOG")
+cat "$QLOG" >> "$LOG"
+MS=$((($(date +%s%N) - T0) / 1000000))
+msg "qemu exit $QRC after $((MS / 1000)).$(printf %03d $((MS % 1000))) s"
+if [ "$QRC" != 0 ] && [ "$QRC" != 124 ] && [ "$console_bytes" = 0 ]; then
+	skip "qemu could not start the guest: $(head -n 1 "$QLOG")"
+fi
+
+# ------------------------------------------------------------ results
+# Guest protocol: "@@DAXT BEGIN name", "| output...", "@@DAXT END name rc",
+# "@@DAXT SETUP-FAIL reason", "@@DAXT DONE".
+pass=0 fail=0 skipped=0
+declare -A DONE_T=()
+out=()
+while IFS= read -r line; do
+	case "$line" in
+	"@@DAXT BEGIN "*) out=() ;;
+	"| "*) out+=("${line#| }") ;;
+	"@@DAXT SETUP-FAIL "*)
+		echo "FAIL guest-setup: ${line#@@DAXT SETUP-FAIL }"
+		fail=$((fail + 1)) ;;
+	"@@DAXT END "*)
+		read -r _ _ name rc <<< "$line"
+		DONE_T[$name]=1
+		if [ "$rc" = 0 ]; then
+			echo "PASS $name"; pass=$((pass + 1))
+		elif [ "$rc" = 77 ]; then
+			reason=""
+			for l in "${out[@]}"; do case "$l" in *SKIP*) reason=${l#*SKIP}; reason=${reason#:} ;; esac; done
+			[ -n "$reason" ] || reason=${out[${#out[@]}-1]:-no reason given}
+			echo "SKIP $name: ${reason# }"; skipped=$((skipped + 1))
+		else
+			for l in "${out[@]}"; do echo "    | $l"; done
+			case "$rc" in
+			124|143) echo "FAIL $name (timed out after ${TEST_TIMEOUT}s)" ;;
+			*) echo "FAIL $name (exit $rc)" ;;
+			esac
+			fail=$((fail + 1))
+		fi ;;
+	esac
+done < <(grep -a -E '^(@@DAXT|\| )' "$LOG")
+
+why="guest crashed or did not finish"
+[ "$QRC" != 124 ] || why="whole run timed out after ${TIMEOUT}s"
+grep -q '^@@DAXT DONE' "$LOG" || { echo "FAIL guest: $why (see $LOG)"; fail=$((fail + 1)); }
+for p in "${TEST_PATHS[@]}"; do
+	n=$(basename "$p")
+	[ -n "${DONE_T[$n]:-}" ] || { echo "FAIL $n (no result: $why)"; fail=$((fail + 1)); }
+done
+echo "$pass passed, $fail failed, $skipped skipped"
+[ "$fail" = 0 ] || exit 1
+[ "$pass" -gt 0 ] || exit 77
+exit 0

@@ -1,0 +1,319 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * registry.c -- the process-wide index of live mappings and reservations.
+ *
+ * Readers: increment Readers, load Current, search, decrement.  No lock, no
+ * allocation, safe in signal-free hot paths (the shim's memcpy hook).
+ * Writers: take Lock, build a new sorted array, publish it with one atomic
+ * store, retire the old one.  Retired arrays are freed by a later writer
+ * that sees Readers == 0 after its own publish: every reader that could
+ * still hold a retired array incremented Readers before loading Current
+ * (both seq_cst), so seeing zero after the store proves none is left.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "registry.h"
+
+struct reg_array {
+	struct reg_array *next_retired;
+	size_t n;
+	struct registry_entry e[];
+};
+
+_Atomic uintptr_t registry_lo = UINTPTR_MAX;
+_Atomic uintptr_t registry_hi = 0;
+
+static struct reg_array Empty;
+static struct reg_array *_Atomic Current = &Empty;
+static _Atomic long Readers;
+static struct reg_array *Retired;	/* guarded by Lock */
+static pthread_mutex_t Lock = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
+
+static struct reg_array *
+reader_enter(void)
+{
+	atomic_fetch_add(&Readers, 1);
+	return atomic_load(&Current);
+}
+
+static void
+reader_exit(void)
+{
+	atomic_fetch_sub_explicit(&Readers, 1, memory_order_release);
+}
+
+/*
+ * upper -- index of the first entry whose start is > addr (so the entry
+ * that may hold addr is the one before it).
+ */
+static size_t
+upper(const struct reg_array *a, uintptr_t addr)
+{
+	size_t lo = 0, hi = a->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (a->e[mid].start <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+bool
+registry_lookup(const void *addr, struct registry_entry *out)
+{
+	uintptr_t a = (uintptr_t)addr;
+	bool found = false;
+	struct reg_array *arr = reader_enter();
+	size_t i = upper(arr, a);
+	if (i > 0 && a < arr->e[i - 1].end) {
+		*out = arr->e[i - 1];
+		found = true;
+	}
+	reader_exit();
+	return found;
+}
+
+/*
+ * first_ending_after -- index of the first entry with end > addr; entries
+ * do not overlap, so ends are sorted like starts.
+ */
+static size_t
+first_ending_after(const struct reg_array *a, uintptr_t addr)
+{
+	size_t lo = 0, hi = a->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (a->e[mid].end <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+size_t
+registry_overlaps(uintptr_t start, uintptr_t end, struct registry_entry *out,
+		size_t max)
+{
+	size_t count = 0;
+	struct reg_array *arr = reader_enter();
+	for (size_t i = first_ending_after(arr, start);
+			i < arr->n && arr->e[i].start < end; i++) {
+		if (count < max)
+			out[count] = arr->e[i];
+		count++;
+	}
+	reader_exit();
+	return count;
+}
+
+size_t
+registry_count(void)
+{
+	struct reg_array *arr = reader_enter();
+	size_t n = arr->n;
+	reader_exit();
+	return n;
+}
+
+void
+registry_lock(void)
+{
+	pthread_mutex_lock(&Lock);
+}
+
+void
+registry_unlock(void)
+{
+	pthread_mutex_unlock(&Lock);
+}
+
+/*
+ * publish -- make next the current array (Lock held), update the bounds and
+ * free what no reader can hold any more.
+ */
+static void
+publish(struct reg_array *next)
+{
+	struct reg_array *old = atomic_load(&Current);
+	if (next->n) {
+		/* widen first, so a reader never misses a new entry because
+		 * of stale bounds; then narrow to the exact values */
+		atomic_store(&registry_lo, next->e[0].start);
+		atomic_store(&registry_hi, next->e[next->n - 1].end);
+	}
+	atomic_store(&Current, next);
+	if (!next->n) {
+		atomic_store(&registry_lo, UINTPTR_MAX);
+		atomic_store(&registry_hi, 0);
+	}
+	if (old != &Empty) {
+		old->next_retired = Retired;
+		Retired = old;
+	}
+	if (atomic_load(&Readers) == 0) {
+		while (Retired) {
+			struct reg_array *r = Retired;
+			Retired = r->next_retired;
+			free(r);
+		}
+	}
+}
+
+static struct reg_array *
+alloc_array(size_t n, int *err)
+{
+	struct reg_array *a = pmem2_malloc(sizeof(*a) +
+			n * sizeof(a->e[0]), err);
+	if (a) {
+		a->n = n;
+		a->next_retired = NULL;
+	}
+	return a;
+}
+
+/* find_obj -- index of obj's entry or n (Lock held). */
+static size_t
+find_obj(const struct reg_array *a, const void *obj)
+{
+	for (size_t i = 0; i < a->n; i++)
+		if (a->e[i].obj == obj)
+			return i;
+	return a->n;
+}
+
+/*
+ * insert_into -- copy cur without entry skip (skip == cur->n: none) and with
+ * e added in order; -EEXIST if e overlaps a kept entry.
+ */
+static int
+insert_into(const struct reg_array *cur, size_t skip,
+		const struct registry_entry *e, struct registry_entry *clash,
+		struct reg_array **out)
+{
+	size_t pos = first_ending_after(cur, e->start);
+	for (size_t i = pos; i < cur->n && cur->e[i].start < e->end; i++) {
+		if (i == skip)
+			continue;
+		if (clash)
+			*clash = cur->e[i];
+		return -EEXIST;
+	}
+	int err;
+	size_t n = cur->n + 1 - (skip < cur->n);
+	struct reg_array *next = alloc_array(n, &err);
+	if (!next)
+		return err;
+	size_t j = 0;
+	bool placed = false;
+	for (size_t i = 0; i < cur->n; i++) {
+		if (i == skip)
+			continue;
+		if (!placed && cur->e[i].start >= e->start) {
+			next->e[j++] = *e;
+			placed = true;
+		}
+		next->e[j++] = cur->e[i];
+	}
+	if (!placed)
+		next->e[j++] = *e;
+	*out = next;
+	return 0;
+}
+
+int
+registry_insert(uintptr_t start, uintptr_t end, void *obj,
+		enum registry_kind kind, struct registry_entry *out)
+{
+	if (end <= start)
+		return -EINVAL;
+	struct registry_entry e = { start, end, obj, kind };
+	struct reg_array *next;
+	pthread_mutex_lock(&Lock);
+	struct reg_array *cur = atomic_load(&Current);
+	int ret = insert_into(cur, cur->n, &e, out, &next);
+	if (!ret)
+		publish(next);
+	pthread_mutex_unlock(&Lock);
+	return ret;
+}
+
+int
+registry_resize(const void *obj, uintptr_t start, uintptr_t end)
+{
+	if (end <= start)
+		return -EINVAL;
+	struct reg_array *next;
+	pthread_mutex_lock(&Lock);
+	struct reg_array *cur = atomic_load(&Current);
+	size_t i = find_obj(cur, obj);
+	int ret = -ENOENT;
+	if (i < cur->n) {
+		struct registry_entry e = cur->e[i];
+		e.start = start;
+		e.end = end;
+		ret = insert_into(cur, i, &e, NULL, &next);
+		if (!ret)
+			publish(next);
+	}
+	pthread_mutex_unlock(&Lock);
+	return ret;
+}
+
+int
+registry_remove(const void *obj)
+{
+	pthread_mutex_lock(&Lock);
+	struct reg_array *cur = atomic_load(&Current);
+	size_t i = find_obj(cur, obj);
+	int ret = -ENOENT;
+	if (i < cur->n) {
+		struct reg_array *next = &Empty;
+		ret = 0;
+		if (cur->n > 1) {
+			next = alloc_array(cur->n - 1, &ret);
+			if (next) {
+				memcpy(next->e, cur->e, i * sizeof(cur->e[0]));
+				memcpy(next->e + i, cur->e + i + 1,
+					(cur->n - i - 1) * sizeof(cur->e[0]));
+			}
+		}
+		if (!ret)
+			publish(next);
+	}
+	pthread_mutex_unlock(&Lock);
+	return ret;
+}
+
+/*
+ * fork handling: no writer may be half-way through when the child is made;
+ * in the child only the forking thread exists, so no reader is active.
+ */
+static void
+atfork_prepare(void)
+{
+	pthread_mutex_lock(&Lock);
+}
+
+static void
+atfork_parent(void)
+{
+	pthread_mutex_unlock(&Lock);
+}
+
+static void
+atfork_child(void)
+{
+	atomic_store(&Readers, 0);
+	pthread_mutex_unlock(&Lock);
+}
+
+__attribute__((constructor)) static void
+registry_ctor(void)
+{
+	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+}

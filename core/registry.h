@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * registry.h -- the process-wide index of live mappings and reservations
+ * (the "reservation tracker").
+ *
+ * Entries never overlap.  A reservation is one entry; the mappings inside it
+ * live in the reservation's own ordered index (vm_reservation.h).  Standalone
+ * mappings (pmem2_map_new without a reservation, pmem2_map_from_existing, the
+ * shim's mappings) are entries of their own.
+ *
+ * Readers are lock-free: the entries form an immutable sorted array published
+ * through an atomic pointer, plus global [lo, hi) bounds that reject almost
+ * every address with one comparison pair.  Writers are serialised by a mutex
+ * and publish a new array; an old array is freed only once no reader can
+ * still hold it.
+ */
+#ifndef PMEM2_REGISTRY_H
+#define PMEM2_REGISTRY_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pmem2_utils.h"
+
+enum registry_kind {
+	REGISTRY_MAP = 1,	/* obj is a struct pmem2_map * */
+	REGISTRY_RSV = 2,	/* obj is a struct pmem2_vm_reservation * */
+};
+
+struct registry_entry {
+	uintptr_t start;	/* [start, end) */
+	uintptr_t end;
+	void *obj;
+	enum registry_kind kind;
+};
+
+/* Global bounds of all entries; lo >= hi when empty. */
+extern _Atomic uintptr_t registry_lo;
+extern _Atomic uintptr_t registry_hi;
+
+/*
+ * registry_may_contain -- the hot-path filter: false means addr is in no
+ * entry.  Two relaxed loads and two compares.
+ */
+static inline bool
+registry_may_contain(const void *addr)
+{
+	uintptr_t a = (uintptr_t)addr;
+	return a >= atomic_load_explicit(&registry_lo, memory_order_relaxed) &&
+		a < atomic_load_explicit(&registry_hi, memory_order_relaxed);
+}
+
+/* registry_may_overlap -- the same filter for a range [addr, addr+len). */
+static inline bool
+registry_may_overlap(const void *addr, size_t len)
+{
+	uintptr_t a = (uintptr_t)addr;
+	return len && a < atomic_load_explicit(&registry_hi,
+			memory_order_relaxed) &&
+		a + len > atomic_load_explicit(&registry_lo,
+			memory_order_relaxed);
+}
+
+/*
+ * registry_insert -- add [start, end) for obj.  -EEXIST if it overlaps an
+ * entry (out, when not NULL, gets the first one), -ENOMEM.
+ */
+int registry_insert(uintptr_t start, uintptr_t end, void *obj,
+	enum registry_kind kind, struct registry_entry *out);
+
+/* registry_remove -- drop obj's entry; -ENOENT if it has none. */
+int registry_remove(const void *obj);
+
+/*
+ * registry_resize -- give obj's entry new bounds (reservation extend and
+ * shrink, the shim's partial munmap and mremap).  -EEXIST if the new bounds
+ * overlap another entry, -ENOENT, -ENOMEM; the entry is unchanged on error.
+ */
+int registry_resize(const void *obj, uintptr_t start, uintptr_t end);
+
+/* registry_lookup -- copy the entry holding addr into *out; false if none. */
+bool registry_lookup(const void *addr, struct registry_entry *out);
+
+/*
+ * registry_overlaps -- copy up to max entries overlapping [start, end), in
+ * address order, into out; returns how many overlap in all (may be > max).
+ */
+size_t registry_overlaps(uintptr_t start, uintptr_t end,
+	struct registry_entry *out, size_t max);
+
+/* registry_count -- number of entries (tests, statistics). */
+size_t registry_count(void);
+
+/*
+ * registry_lock/registry_unlock -- hold off writers, for callers that must
+ * look up and act in one step (the shim's munmap of a registered range).
+ * Writers in the same thread may nest inside (the lock is recursive).
+ */
+void registry_lock(void);
+void registry_unlock(void);
+
+#endif /* PMEM2_REGISTRY_H */

@@ -1,0 +1,389 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * vm_reservation.c -- pmem2_vm_reservation: a range of address space held by
+ * an inaccessible placeholder, into which mappings are placed at offsets.
+ */
+#include <stdlib.h>
+
+#include "map.h"
+#include "os.h"
+#include "registry.h"
+#include "rsv_tree.h"
+#include "vm_reservation.h"
+
+PMEM2_API void *
+pmem2_vm_reservation_get_address(struct pmem2_vm_reservation *rsv)
+{
+	return rsv->addr;
+}
+
+PMEM2_API size_t
+pmem2_vm_reservation_get_size(struct pmem2_vm_reservation *rsv)
+{
+	return rsv->size;
+}
+
+/*
+ * reserve_placeholder -- map the placeholder; with addr, exactly there or
+ * not at all (MAP_FIXED_NOREPLACE semantics, also on kernels that treat
+ * the flag as a hint).
+ */
+static int
+reserve_placeholder(void *addr, size_t size, void **out)
+{
+	void *p = os_placeholder(addr, size, 0);
+	if (p == MAP_FAILED) {
+		int e = errno;
+		if (e == EEXIST) {
+			ERR("the range %p..%p is already (partly) mapped",
+				addr, (char *)addr + size);
+			return PMEM2_E_MAPPING_EXISTS;
+		}
+		ERR_ERRNO(e, "cannot reserve %zu bytes of address space", size);
+		return -e;
+	}
+	if (addr && p != addr) {
+		os_munmap(p, size);
+		ERR("the range %p..%p is already (partly) mapped", addr,
+			(char *)addr + size);
+		return PMEM2_E_MAPPING_EXISTS;
+	}
+	*out = p;
+	return 0;
+}
+
+PMEM2_API int
+pmem2_vm_reservation_new(struct pmem2_vm_reservation **rsv_ptr,
+		void *addr, size_t size)
+{
+	core_init();
+	errormsg_clear();
+	*rsv_ptr = NULL;
+
+	if (addr && !IS_ALIGNED((uintptr_t)addr, Pagesize)) {
+		ERR("reservation address %p is not a multiple of the page size "
+			"%zu", addr, Pagesize);
+		return PMEM2_E_ADDRESS_UNALIGNED;
+	}
+	if (!IS_ALIGNED(size, Pagesize)) {
+		ERR("reservation size %zu is not a multiple of the page size %zu",
+			size, Pagesize);
+		return PMEM2_E_LENGTH_UNALIGNED;
+	}
+	int ret;
+	struct pmem2_vm_reservation *rsv = pmem2_zalloc(sizeof(*rsv), &ret);
+	if (!rsv)
+		return ret;
+	void *base;
+	ret = reserve_placeholder(addr, size, &base);
+	if (ret)
+		goto err_free;
+	ret = registry_insert((uintptr_t)base, (uintptr_t)base + size, rsv,
+			REGISTRY_RSV, NULL);
+	if (ret) {
+		/* a stale pmem2_map_from_existing() registration covers
+		 * memory the kernel just gave us */
+		ERR("the range %p..%p is registered with libpmem2 already",
+			base, (char *)base + size);
+		ret = ret == -EEXIST ? PMEM2_E_MAPPING_EXISTS : ret;
+		goto err_unmap;
+	}
+	pthread_rwlock_init(&rsv->lock, NULL);
+	rsv->addr = base;
+	rsv->size = size;
+	*rsv_ptr = rsv;
+	return 0;
+
+err_unmap:
+	os_munmap(base, size);
+err_free:
+	free(rsv);
+	return ret;
+}
+
+PMEM2_API int
+pmem2_vm_reservation_delete(struct pmem2_vm_reservation **rsv_ptr)
+{
+	errormsg_clear();
+	struct pmem2_vm_reservation *rsv = *rsv_ptr;
+
+	pthread_rwlock_wrlock(&rsv->lock);
+	if (rsv->nmaps) {
+		pthread_rwlock_unlock(&rsv->lock);
+		ERR("the reservation still holds %zu mapping(s); delete them "
+			"first", rsv->nmaps);
+		return PMEM2_E_VM_RESERVATION_NOT_EMPTY;
+	}
+	/* out of the registry before the range is released, so no lookup
+	 * can attribute a future mapping at this address to us */
+	registry_remove(rsv);
+	if (os_munmap(rsv->addr, rsv->size)) {
+		int e = errno;
+		registry_insert((uintptr_t)rsv->addr,
+			(uintptr_t)rsv->addr + rsv->size, rsv, REGISTRY_RSV,
+			NULL);
+		pthread_rwlock_unlock(&rsv->lock);
+		ERR_ERRNO(e, "munmap of the reservation failed");
+		return -e;
+	}
+	pthread_rwlock_unlock(&rsv->lock);
+	pthread_rwlock_destroy(&rsv->lock);
+	free(rsv);
+	*rsv_ptr = NULL;
+	return 0;
+}
+
+PMEM2_API int
+pmem2_vm_reservation_extend(struct pmem2_vm_reservation *rsv, size_t size)
+{
+	errormsg_clear();
+	if (!IS_ALIGNED(size, Pagesize)) {
+		ERR("extension size %zu is not a multiple of the page size %zu",
+			size, Pagesize);
+		return PMEM2_E_LENGTH_UNALIGNED;
+	}
+	pthread_rwlock_wrlock(&rsv->lock);
+	char *end = (char *)rsv->addr + rsv->size;
+	void *p;
+	int ret = reserve_placeholder(end, size, &p);
+	if (ret)
+		goto out;
+	ret = registry_resize(rsv, (uintptr_t)rsv->addr,
+			(uintptr_t)end + size);
+	if (ret) {
+		os_munmap(end, size);
+		ERR("the range %p..%p is registered with libpmem2 already",
+			end, end + size);
+		ret = ret == -EEXIST ? PMEM2_E_MAPPING_EXISTS : ret;
+		goto out;
+	}
+	rsv->size += size;
+out:
+	pthread_rwlock_unlock(&rsv->lock);
+	return ret;
+}
+
+/*
+ * first_overlap -- the earliest mapping intersecting [a, b) (lock held).
+ * For an empty range [a, a) a mapping must strictly contain a, as in PMDK.
+ */
+static struct pmem2_map *
+first_overlap(struct pmem2_vm_reservation *rsv, uintptr_t a, uintptr_t b)
+{
+	struct pmem2_map *m = rsv_tree_floor(rsv->root, a);
+	if (m && (uintptr_t)m->addr + m->content_length > a)
+		return (uintptr_t)m->addr < b ? m : NULL;
+	m = rsv_tree_above(rsv->root, a);
+	return m && (uintptr_t)m->addr < b ? m : NULL;
+}
+
+PMEM2_API int
+pmem2_vm_reservation_shrink(struct pmem2_vm_reservation *rsv, size_t offset,
+		size_t size)
+{
+	errormsg_clear();
+	if (!IS_ALIGNED(offset, Pagesize)) {
+		ERR("shrink offset %zu is not a multiple of the page size %zu",
+			offset, Pagesize);
+		return PMEM2_E_OFFSET_UNALIGNED;
+	}
+	if (!IS_ALIGNED(size, Pagesize)) {
+		ERR("shrink size %zu is not a multiple of the page size %zu",
+			size, Pagesize);
+		return PMEM2_E_LENGTH_UNALIGNED;
+	}
+	pthread_rwlock_wrlock(&rsv->lock);
+	int ret = 0;
+	if (offset >= rsv->size) {
+		ERR("shrink offset %zu is outside the reservation (size %zu)",
+			offset, rsv->size);
+		ret = PMEM2_E_OFFSET_OUT_OF_RANGE;
+	} else if (size == 0 || size > rsv->size - offset) {
+		ERR("shrink range (offset %zu, size %zu) is empty or runs past "
+			"the reservation's end (size %zu)", offset, size,
+			rsv->size);
+		ret = PMEM2_E_LENGTH_OUT_OF_RANGE;
+	} else if (offset != 0 && offset + size != rsv->size) {
+		ERR("a reservation can only shrink from its start or its end, "
+			"not the middle");
+		ret = PMEM2_E_NOSUPP;
+	} else if (offset == 0 && size == rsv->size) {
+		ERR("shrinking the whole reservation is not supported; use "
+			"pmem2_vm_reservation_delete()");
+		ret = PMEM2_E_NOSUPP;
+	}
+	if (ret)
+		goto out;
+
+	uintptr_t a = (uintptr_t)rsv->addr + offset;
+	if (first_overlap(rsv, a, a + size)) {
+		ERR("the range to release (offset %zu, size %zu) holds a "
+			"mapping", offset, size);
+		ret = PMEM2_E_VM_RESERVATION_NOT_EMPTY;
+		goto out;
+	}
+	uintptr_t nstart = (uintptr_t)rsv->addr + (offset ? 0 : size);
+	ret = registry_resize(rsv, nstart, nstart + rsv->size - size);
+	if (ret)
+		goto out;
+	if (os_munmap((void *)a, size)) {
+		int e = errno;
+		registry_resize(rsv, (uintptr_t)rsv->addr,
+			(uintptr_t)rsv->addr + rsv->size);
+		ERR_ERRNO(e, "munmap of the released range failed");
+		ret = -e;
+		goto out;
+	}
+	rsv->addr = (void *)nstart;
+	rsv->size -= size;
+out:
+	pthread_rwlock_unlock(&rsv->lock);
+	return ret;
+}
+
+PMEM2_API int
+pmem2_vm_reservation_map_find(struct pmem2_vm_reservation *rsv,
+		size_t reserv_offset, size_t len, struct pmem2_map **map)
+{
+	errormsg_clear();
+	pthread_rwlock_rdlock(&rsv->lock);
+	uintptr_t a = (uintptr_t)rsv->addr + reserv_offset;
+	*map = first_overlap(rsv, a, a + len);
+	pthread_rwlock_unlock(&rsv->lock);
+	if (!*map) {
+		ERR("no mapping in the reservation at offset %zu, length %zu",
+			reserv_offset, len);
+		return PMEM2_E_MAPPING_NOT_FOUND;
+	}
+	return 0;
+}
+
+/*
+ * find_by -- the shared body of the prev/next/first/last queries: pick
+ * chooses the node under the read lock.
+ */
+static int
+find_by(struct pmem2_vm_reservation *rsv, struct pmem2_map **out,
+		struct pmem2_map *(*pick)(struct pmem2_map *, uintptr_t),
+		uintptr_t key, const char *what)
+{
+	errormsg_clear();
+	pthread_rwlock_rdlock(&rsv->lock);
+	*out = pick(rsv->root, key);
+	pthread_rwlock_unlock(&rsv->lock);
+	if (!*out) {
+		ERR("no %s mapping in the reservation", what);
+		return PMEM2_E_MAPPING_NOT_FOUND;
+	}
+	return 0;
+}
+
+static struct pmem2_map *
+pick_first(struct pmem2_map *root, uintptr_t key)
+{
+	(void) key;
+	return rsv_tree_first(root);
+}
+
+static struct pmem2_map *
+pick_last(struct pmem2_map *root, uintptr_t key)
+{
+	(void) key;
+	return rsv_tree_last(root);
+}
+
+PMEM2_API int
+pmem2_vm_reservation_map_find_prev(struct pmem2_vm_reservation *rsv,
+		struct pmem2_map *map, struct pmem2_map **prev_map)
+{
+	return find_by(rsv, prev_map, rsv_tree_below, (uintptr_t)map->addr,
+			"previous");
+}
+
+PMEM2_API int
+pmem2_vm_reservation_map_find_next(struct pmem2_vm_reservation *rsv,
+		struct pmem2_map *map, struct pmem2_map **next_map)
+{
+	return find_by(rsv, next_map, rsv_tree_above, (uintptr_t)map->addr,
+			"next");
+}
+
+PMEM2_API int
+pmem2_vm_reservation_map_find_first(struct pmem2_vm_reservation *rsv,
+		struct pmem2_map **map)
+{
+	return find_by(rsv, map, pick_first, 0, "first");
+}
+
+PMEM2_API int
+pmem2_vm_reservation_map_find_last(struct pmem2_vm_reservation *rsv,
+		struct pmem2_map **map)
+{
+	return find_by(rsv, map, pick_last, 0, "last");
+}
+
+int
+rsv_acquire_range(struct pmem2_vm_reservation *rsv, size_t offset, size_t len)
+{
+	pthread_rwlock_wrlock(&rsv->lock);
+	if (offset > rsv->size || len > rsv->size - offset) {
+		ERR("the mapping (length %zu at reservation offset %zu) does "
+			"not fit in the reservation (size %zu)", len, offset,
+			rsv->size);
+		pthread_rwlock_unlock(&rsv->lock);
+		return PMEM2_E_LENGTH_OUT_OF_RANGE;
+	}
+	uintptr_t a = (uintptr_t)rsv->addr + offset;
+	struct pmem2_map *m = first_overlap(rsv, a, a + len);
+	if (m) {
+		ERR("the reservation range at offset %zu, length %zu is "
+			"(partly) occupied by another mapping", offset, len);
+		pthread_rwlock_unlock(&rsv->lock);
+		return PMEM2_E_MAPPING_EXISTS;
+	}
+	return 0;
+}
+
+void
+rsv_insert_release(struct pmem2_vm_reservation *rsv, struct pmem2_map *map)
+{
+	rsv->root = rsv_tree_insert(rsv->root, map);
+	rsv->nmaps++;
+	pthread_rwlock_unlock(&rsv->lock);
+}
+
+void
+rsv_lock(struct pmem2_vm_reservation *rsv)
+{
+	pthread_rwlock_wrlock(&rsv->lock);
+}
+
+void
+rsv_release(struct pmem2_vm_reservation *rsv)
+{
+	pthread_rwlock_unlock(&rsv->lock);
+}
+
+int
+rsv_remove_locked(struct pmem2_vm_reservation *rsv, struct pmem2_map *map)
+{
+	int found = 0;
+	rsv->root = rsv_tree_remove(rsv->root, map, &found);
+	if (!found) {
+		ERR("the mapping %p is not in the reservation", map->addr);
+		return PMEM2_E_MAPPING_NOT_FOUND;
+	}
+	rsv->nmaps--;
+	return 0;
+}
+
+struct pmem2_map *
+rsv_map_at(struct pmem2_vm_reservation *rsv, const void *addr)
+{
+	pthread_rwlock_rdlock(&rsv->lock);
+	struct pmem2_map *m = rsv_tree_floor(rsv->root, (uintptr_t)addr);
+	if (m && (uintptr_t)addr >= (uintptr_t)m->addr + m->content_length)
+		m = NULL;
+	pthread_rwlock_unlock(&rsv->lock);
+	return m;
+}

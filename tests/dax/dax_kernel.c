@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* dax_kernel.c -- raw-kernel DAX facts the library relies on (no pmem2). */
 
-#define _GNU_SOURCE
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* statx, MAP_SYNC */
+#endif
 #include <sys/mman.h>
 #include <sys/stat.h>
 

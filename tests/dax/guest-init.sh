@@ -140,6 +140,7 @@ while read -r name; do
 	(cd "/tmp/run/$name" && exec timeout -k 5 "$TEST_TIMEOUT" "$@") < /dev/null > /tmp/run/out 2>&1
 	rc=$?
 	tail -n 200 /tmp/run/out | sed 's/^/| /'
+	info "$name: exit $rc"
 	say "END $name $rc"
 	rm -rf "/tmp/run/$name"
 done < /etc/tests

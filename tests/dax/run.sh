@@ -15,11 +15,12 @@
 #   --args-file F       read more arguments from F, one per line
 #   --timeout SEC       limit for the whole guest run (default 300)
 #   --test-timeout SEC  limit for each test inside the guest (default 120)
-#   --log FILE          guest console log (default <DIR>/dax-guest-<P>.log)
+#   --log FILE          guest console log (default
+#                       <DIR>/tests/dax/dax-guest-<P>.log)
 #   -v, --verbose       also show the guest console on stderr
 #   TEST                an executable or a shell script (run with sh); a bare
-#                       name is looked up in <DIR>/tests/dax and next to this
-#                       script.  Without TESTs, <DIR>/tests/dax/dax-guest.args
+#                       name is looked up in <DIR>/tests/dax, next to this
+#                       script and in its examples/.  Without TESTs, <DIR>/tests/dax/dax-guest.args
 #                       (written by CMake) is used as --args-file.
 # One invocation boots once; run it twice for mem-ctrl and cpu.
 # Output: "PASS name" / "FAIL name" / "SKIP name: reason" per test, then
@@ -74,7 +75,10 @@ if [ ${#TESTS[@]} -eq 0 ] && [ -f "$BUILD/tests/dax/dax-guest.args" ]; then
 	parse_args --args-file "$BUILD/tests/dax/dax-guest.args"
 fi
 [ ${#TESTS[@]} -gt 0 ] || die "no tests given (and no $BUILD/tests/dax/dax-guest.args)"
-LOG=${LOG:-$BUILD/dax-guest-$PERSIST.log}
+if [ -z "$LOG" ]; then
+	LOG=$BUILD/dax-guest-$PERSIST.log
+	[ ! -d "$BUILD/tests/dax" ] || LOG=$BUILD/tests/dax/dax-guest-$PERSIST.log
+fi
 
 # ------------------------------------------------------------ which libpmem2
 if [ "$PMDK" = 1 ]; then
@@ -92,6 +96,7 @@ resolve() { # TEST -> path
 	if [ -f "$t" ]; then echo "$t"
 	elif [ -f "$BUILD/tests/dax/$t" ]; then echo "$BUILD/tests/dax/$t"
 	elif [ -f "$HERE/$t" ]; then echo "$HERE/$t"
+	elif [ -f "$HERE/examples/$t" ]; then echo "$HERE/examples/$t"
 	else die "no such test: $t"; fi
 }
 declare -A SEEN_NAME=()

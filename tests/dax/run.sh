@@ -173,18 +173,28 @@ KDIR=$CACHE/kernel/$KVER
 flock -u 9
 
 # ------------------------------------------------------------ initramfs
-STAGE="" PMEMDIR="" QLOG="" TAILPID=""
+# One scratch dir in /dev/shm holds the initramfs stage and the NVDIMM
+# backing files; it is removed on exit.  Dirs left by runs that were killed
+# (SIGKILL, e.g. a ctest timeout) are removed by the next run.
+for d in /dev/shm/pmemshim-dax.*; do
+	[ -f "$d/owner" ] || continue
+	kill -0 "$(cat "$d/owner")" 2>/dev/null || rm -rf "$d"
+done
+WORK="" QPID="" TAILPID=""
 # shellcheck disable=SC2317 # invoked by the trap
 cleanup() {
+	[ -z "$QPID" ] || kill "$QPID" 2>/dev/null || true # timeout passes it on to qemu
 	[ -z "$TAILPID" ] || kill "$TAILPID" 2>/dev/null || true
+	[ -z "$QPID" ] || wait "$QPID" 2>/dev/null || true
 	[ -z "$LOG" ] || rm -f "$LOG.raw"
-	[ -z "$STAGE" ] || rm -rf "$STAGE"
-	[ -z "$PMEMDIR" ] || rm -rf "$PMEMDIR"
-	[ -z "$QLOG" ] || rm -f "$QLOG"
+	[ -z "$WORK" ] || rm -rf "$WORK"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-STAGE=$(mktemp -d "${TMPDIR:-/tmp}/pmemshim-dax-stage.XXXXXX")
+WORK=$(mktemp -d /dev/shm/pmemshim-dax.XXXXXX)
+echo $$ > "$WORK/owner"
+STAGE=$WORK/stage
+QLOG=$WORK/qemu.err
 mkdir -p "$STAGE"/{bin,sbin,usr/bin,usr/sbin,etc,proc,sys,dev,tmp,run,mnt/ext4,mnt/xfs,tests,files,opt/pmemshim/lib}
 cp /bin/busybox "$STAGE/bin/busybox"
 
@@ -257,25 +267,22 @@ done
 } > "$STAGE/etc/dax.conf"
 cp "$HERE/guest-init.sh" "$STAGE/init"
 chmod +x "$STAGE/init"
-INITRD=$STAGE.cpio
+INITRD=$WORK/initramfs.cpio
 (cd "$STAGE" && find . | sort | cpio -o -H newc --quiet) > "$INITRD" # uncompressed: faster boot
 rm -rf "$STAGE"
-STAGE=$INITRD
 
 # ------------------------------------------------------------ boot
-PMEMDIR=$(mktemp -d /dev/shm/pmemshim-dax.XXXXXX)
 NV=()
 for i in 0 1 2; do
-	truncate -s 512M "$PMEMDIR/nvdimm$i" # sparse; ~110 MB get touched
+	truncate -s 512M "$WORK/nvdimm$i" # sparse; ~110 MB get touched
 	lbl=""
 	[ $i != 2 ] || lbl=",label-size=128K" # labelled DIMM -> devdax namespace
-	NV+=(-object "memory-backend-file,id=mem$i,share=on,mem-path=$PMEMDIR/nvdimm$i,size=512M"
+	NV+=(-object "memory-backend-file,id=mem$i,share=on,mem-path=$WORK/nvdimm$i,size=512M"
 		-device "nvdimm,id=nv$i,memdev=mem$i$lbl")
 done
 MACHINE=pc,nvdimm=on
 [ "$PERSIST" = none ] || MACHINE=$MACHINE,nvdimm-persistence=$PERSIST
 mkdir -p "$(dirname "$LOG")"
-QLOG=$(mktemp "${TMPDIR:-/tmp}/pmemshim-dax-qemu.XXXXXX")
 msg "booting $KVER (TCG, persistence=$PERSIST, ${#TEST_PATHS[@]} tests, libpmem2 from $LIBPMEM2), log: $LOG"
 T0=$(date +%s%N)
 : > "$LOG.raw"
@@ -291,8 +298,11 @@ timeout -k 5 "$TIMEOUT" qemu-system-x86_64 -accel tcg,thread=multi -cpu max -smp
 	-nodefaults -no-user-config -display none -serial stdio -no-reboot \
 	-kernel "$KDIR/vmlinux" -initrd "$INITRD" \
 	-append "console=ttyS0 panic=-1 rdinit=/init loglevel=3 mitigations=off nokaslr tsc=reliable" \
-	< /dev/null > "$LOG.raw" 2> "$QLOG"
+	< /dev/null > "$LOG.raw" 2> "$QLOG" &
+QPID=$!
+wait "$QPID" # in the background so that INT/TERM are handled at once
 QRC=$?
+QPID=""
 set -e
 if [ -n "$TAILPID" ]; then sleep 0.2; kill "$TAILPID" 2>/dev/null || true; TAILPID=""; fi
 tr -d '\r' < "$LOG.raw" > "$LOG"

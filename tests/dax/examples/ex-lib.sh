@@ -27,8 +27,10 @@ mkfile() { rm -f "$1"; dd if=/dev/zero of="$1" bs=1M count="$2" 2>/dev/null; }
 run() {
 	desc=$1
 	shift
-	if OUT=$("$@" 2>&1); then return 0; fi
-	bad "$desc: exit status $? from $*: $OUT"
+	rc=0
+	OUT=$("$@" 2>&1) || rc=$?
+	[ "$rc" != 0 ] || return 0
+	bad "$desc: exit status $rc from $*: $OUT"
 	return 1
 }
 done_tests() { echo "$FAILS failed check(s)"; [ "$FAILS" = 0 ]; }

@@ -20,8 +20,9 @@
 #   -v, --verbose       also show the guest console on stderr
 #   TEST                an executable or a shell script (run with sh); a bare
 #                       name is looked up in <DIR>/tests/dax, next to this
-#                       script and in its examples/.  Without TESTs, <DIR>/tests/dax/dax-guest.args
-#                       (written by CMake) is used as --args-file.
+#                       script and in its examples/.  Without TESTs,
+#                       <DIR>/tests/dax/dax-guest.args (written by CMake)
+#                       is used as --args-file.
 # One invocation boots once; run it twice for mem-ctrl and cpu.
 # Output: "PASS name" / "FAIL name" / "SKIP name: reason" per test, then
 # "N passed, N failed, N skipped".  Exit: 0 ok, 1 failure (incl. timeout),
@@ -39,7 +40,7 @@ BUILD="" PMDK=0 PERSIST=mem-ctrl TIMEOUT=300 TEST_TIMEOUT=120 LOG="" VERBOSE=0
 TESTS=() FILES=()
 
 msg() { echo "dax-run: $*" >&2; }
-usage() { sed -n '4,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '3,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit "${1:-2}"; }
 skip() { echo "SKIP: $*"; echo "0 passed, 0 failed, 0 skipped"; exit 77; }
 die() { msg "error: $*"; exit 2; }
 
@@ -60,7 +61,7 @@ parse_args() {
 		--test-timeout) TEST_TIMEOUT=${2:?}; shift 2 ;;
 		--log) LOG=${2:?}; shift 2 ;;
 		-v|--verbose) VERBOSE=1; shift ;;
-		-h|--help) usage ;;
+		-h|--help) usage 0 ;;
 		-*) msg "unknown option $1"; usage ;;
 		*) TESTS+=("$1"); shift ;;
 		esac

@@ -3,7 +3,7 @@
 # ex-log.sh - PMDK's "log" example: appends persist across processes, rewind.
 # shellcheck shell=dash
 set -eu
-# shellcheck source=ex-lib.sh
+# shellcheck source-path=SCRIPTDIR source=ex-lib.sh
 . "$DAX_FILES/ex-lib.sh"
 need DAX_EXT4_DIR DAX_XFS_DIR DAX_DEV
 

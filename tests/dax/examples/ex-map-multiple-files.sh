@@ -4,7 +4,7 @@
 # files side by side in one vm reservation, memset through one of them.
 # shellcheck shell=dash
 set -eu
-# shellcheck source=ex-lib.sh
+# shellcheck source-path=SCRIPTDIR source=ex-lib.sh
 . "$DAX_FILES/ex-lib.sh"
 need DAX_EXT4_DIR DAX_XFS_DIR NODAX_DIR
 

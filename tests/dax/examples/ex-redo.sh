@@ -5,7 +5,7 @@
 # device DAX does not support.
 # shellcheck shell=dash
 set -eu
-# shellcheck source=ex-lib.sh
+# shellcheck source-path=SCRIPTDIR source=ex-lib.sh
 . "$DAX_FILES/ex-lib.sh"
 need DAX_EXT4_DIR DAX_XFS_DIR
 

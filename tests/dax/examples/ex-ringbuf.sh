@@ -4,7 +4,7 @@
 # through a persistent ring buffer; its layout must persist across runs.
 # shellcheck shell=dash
 set -eu
-# shellcheck source=ex-lib.sh
+# shellcheck source-path=SCRIPTDIR source=ex-lib.sh
 . "$DAX_FILES/ex-lib.sh"
 need DAX_EXT4_DIR DAX_XFS_DIR
 

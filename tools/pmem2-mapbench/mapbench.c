@@ -1,0 +1,297 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * mapbench.c -- mapping-path benchmark: our libpmem2 against PMDK's, loaded
+ * side by side (dlmopen) and measured interleaved in one run.
+ *
+ * Cases: pmem2_map_new + pmem2_map_delete of a standalone mapping; the same
+ * into a VM reservation; pmem2_vm_reservation_map_find with 1 k and 100 k
+ * mappings in one reservation.  Prints medians and the ratio ours/PMDK
+ * (time: < 1 means ours is faster).
+ *
+ * usage: pmem2-mapbench OUR_LIB [PMDK_LIB] [--quick] [--dir DIR]
+ */
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libpmem2.h>
+
+#define PG 4096UL
+
+struct lib {
+	const char *name;
+	void *h;
+	int (*config_new)(struct pmem2_config **);
+	int (*config_delete)(struct pmem2_config **);
+	int (*set_gran)(struct pmem2_config *, enum pmem2_granularity);
+	int (*set_length)(struct pmem2_config *, size_t);
+	int (*set_offset)(struct pmem2_config *, size_t);
+	int (*set_rsv)(struct pmem2_config *, struct pmem2_vm_reservation *,
+		size_t);
+	int (*source_from_fd)(struct pmem2_source **, int);
+	int (*source_delete)(struct pmem2_source **);
+	int (*map_new)(struct pmem2_map **, const struct pmem2_config *,
+		const struct pmem2_source *);
+	int (*map_delete)(struct pmem2_map **);
+	int (*rsv_new)(struct pmem2_vm_reservation **, void *, size_t);
+	int (*rsv_delete)(struct pmem2_vm_reservation **);
+	int (*map_find)(struct pmem2_vm_reservation *, size_t, size_t,
+		struct pmem2_map **);
+	const char *(*errormsg)(void);
+};
+
+static void *
+sym(struct lib *l, const char *name)
+{
+	void *p = dlsym(l->h, name);
+	if (!p) {
+		fprintf(stderr, "%s: no symbol %s\n", l->name, name);
+		exit(2);
+	}
+	return p;
+}
+
+/* load -- a private namespace per library, so both coexist. */
+static void
+load(struct lib *l, const char *name, const char *path)
+{
+	l->name = name;
+	l->h = dlmopen(LM_ID_NEWLM, path, RTLD_NOW | RTLD_LOCAL);
+	if (!l->h) {
+		fprintf(stderr, "cannot load %s: %s\n", path, dlerror());
+		exit(77);
+	}
+	*(void **)&l->config_new = sym(l, "pmem2_config_new");
+	*(void **)&l->config_delete = sym(l, "pmem2_config_delete");
+	*(void **)&l->set_gran = sym(l,
+		"pmem2_config_set_required_store_granularity");
+	*(void **)&l->set_length = sym(l, "pmem2_config_set_length");
+	*(void **)&l->set_offset = sym(l, "pmem2_config_set_offset");
+	*(void **)&l->set_rsv = sym(l, "pmem2_config_set_vm_reservation");
+	*(void **)&l->source_from_fd = sym(l, "pmem2_source_from_fd");
+	*(void **)&l->source_delete = sym(l, "pmem2_source_delete");
+	*(void **)&l->map_new = sym(l, "pmem2_map_new");
+	*(void **)&l->map_delete = sym(l, "pmem2_map_delete");
+	*(void **)&l->rsv_new = sym(l, "pmem2_vm_reservation_new");
+	*(void **)&l->rsv_delete = sym(l, "pmem2_vm_reservation_delete");
+	*(void **)&l->map_find = sym(l, "pmem2_vm_reservation_map_find");
+	*(void **)&l->errormsg = sym(l, "pmem2_errormsg");
+}
+
+static void
+check(struct lib *l, int ret, const char *what)
+{
+	if (ret) {
+		fprintf(stderr, "%s: %s failed: %d %s\n", l->name, what, ret,
+			l->errormsg());
+		exit(1);
+	}
+}
+
+static double
+now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+static int
+cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+static double
+median(double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof(*v), cmp_double);
+	return v[n / 2];
+}
+
+static int File_fd;
+
+/* bench_map_new -- ns per map_new + map_delete pair. */
+static double
+bench_map_new(struct lib *l, struct pmem2_vm_reservation *rsv, int iters)
+{
+	struct pmem2_config *cfg;
+	struct pmem2_source *src;
+	check(l, l->config_new(&cfg), "config_new");
+	check(l, l->source_from_fd(&src, File_fd), "source_from_fd");
+	l->set_gran(cfg, PMEM2_GRANULARITY_PAGE);
+	l->set_length(cfg, 16 * PG);
+	double t0 = now_ns();
+	for (int i = 0; i < iters; i++) {
+		struct pmem2_map *m;
+		if (rsv)
+			l->set_rsv(cfg, rsv, (size_t)(i % 64) * 16 * PG);
+		check(l, l->map_new(&m, cfg, src), "map_new");
+		check(l, l->map_delete(&m), "map_delete");
+	}
+	double t = (now_ns() - t0) / iters;
+	l->source_delete(&src);
+	l->config_delete(&cfg);
+	return t;
+}
+
+/*
+ * bench_find -- ns per map_find in a reservation holding n one-page
+ * mappings (consecutive file pages, so the kernel merges them into few
+ * VMAs and 100 k stays under vm.max_map_count).
+ */
+static double
+bench_find(struct lib *l, size_t n, int lookups, int reps, double *setup_ns)
+{
+	struct pmem2_vm_reservation *rsv;
+	struct pmem2_config *cfg;
+	struct pmem2_source *src;
+	check(l, l->rsv_new(&rsv, NULL, n * PG), "rsv_new");
+	check(l, l->config_new(&cfg), "config_new");
+	check(l, l->source_from_fd(&src, File_fd), "source_from_fd");
+	l->set_gran(cfg, PMEM2_GRANULARITY_PAGE);
+	l->set_length(cfg, PG);
+	struct pmem2_map **maps = malloc(n * sizeof(*maps));
+	double t0 = now_ns();
+	for (size_t i = 0; i < n; i++) {
+		l->set_offset(cfg, i * PG);
+		l->set_rsv(cfg, rsv, i * PG);
+		check(l, l->map_new(&maps[i], cfg, src), "map_new(rsv)");
+	}
+	*setup_ns = (now_ns() - t0) / (double)n;
+	double *v = malloc((size_t)reps * sizeof(*v));
+	uint64_t x = 88172645463325252ULL;
+	for (int r = 0; r < reps; r++) {
+		double t1 = now_ns();
+		for (int i = 0; i < lookups; i++) {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			size_t off = (x % n) * PG;
+			struct pmem2_map *m;
+			check(l, l->map_find(rsv, off, PG, &m), "map_find");
+			if (m != maps[off / PG]) {
+				fprintf(stderr, "%s: map_find found the wrong "
+					"mapping\n", l->name);
+				exit(1);
+			}
+		}
+		v[r] = (now_ns() - t1) / lookups;
+	}
+	double t = median(v, reps);
+	for (size_t i = 0; i < n; i++)
+		check(l, l->map_delete(&maps[i]), "map_delete");
+	/*
+	 * PMDK 1.12.1 aborts inside pmem2_vm_reservation_delete() (an
+	 * assertion in its interval tree, reached via map_find) after
+	 * thousands of mappings were added to and removed from one
+	 * reservation; its reservation is left behind rather than crash.
+	 */
+	if (strcmp(l->name, "pmdk") != 0 || n <= 1000)
+		check(l, l->rsv_delete(&rsv), "rsv_delete");
+	l->source_delete(&src);
+	l->config_delete(&cfg);
+	free(maps);
+	free(v);
+	return t;
+}
+
+int
+main(int argc, char *argv[])
+{
+	const char *ours_path = NULL;
+	const char *pmdk_path = "/usr/lib/x86_64-linux-gnu/libpmem2.so.1";
+	const char *dir = "/dev/shm";
+	int quick = 0, npos = 0;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--quick") == 0)
+			quick = 1;
+		else if (strcmp(argv[i], "--dir") == 0 && i + 1 < argc)
+			dir = argv[++i];
+		else if (argv[i][0] == '-') {
+			fprintf(stderr, "usage: %s OUR_LIB [PMDK_LIB] [--quick] "
+				"[--dir DIR]\n", argv[0]);
+			return 2;
+		} else if (npos++ == 0)
+			ours_path = argv[i];
+		else
+			pmdk_path = argv[i];
+	}
+	if (!ours_path) {
+		fprintf(stderr, "usage: %s OUR_LIB [PMDK_LIB] [--quick]\n",
+			argv[0]);
+		return 2;
+	}
+	unsetenv("PMEM2_FORCE_GRANULARITY");
+	struct lib libs[2];
+	load(&libs[0], "ours", ours_path);
+	load(&libs[1], "pmdk", pmdk_path);
+
+	size_t big = quick ? 10000 : 100000;
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/pmem2-mapbench-XXXXXX", dir);
+	File_fd = mkstemp(path);
+	if (File_fd < 0 || ftruncate(File_fd, (off_t)(big * PG))) {
+		perror(path);
+		return 1;
+	}
+	unlink(path);
+
+	int reps = quick ? 3 : 7, iters = quick ? 500 : 5000;
+	double mn[2][9], mr[2][9];
+	struct pmem2_vm_reservation *rsv[2];
+	for (int k = 0; k < 2; k++)
+		check(&libs[k], libs[k].rsv_new(&rsv[k], NULL, 64 * 16 * PG),
+			"rsv_new");
+	/* interleave the libraries within each repetition: noise on this
+	 * shared machine hits both alike */
+	for (int r = 0; r < reps; r++) {
+		for (int k = 0; k < 2; k++) {
+			mn[k][r] = bench_map_new(&libs[k], NULL, iters);
+			mr[k][r] = bench_map_new(&libs[k], rsv[k], iters);
+		}
+	}
+	double find_small[2], find_big[2], setup_small[2], setup_big[2];
+	for (int k = 0; k < 2; k++) {
+		libs[k].rsv_delete(&rsv[k]);
+		find_small[k] = bench_find(&libs[k], 1000, 200000, reps,
+				&setup_small[k]);
+		find_big[k] = bench_find(&libs[k], big, 200000, reps,
+				&setup_big[k]);
+	}
+	double m_new[2], m_rsv[2];
+	for (int k = 0; k < 2; k++) {
+		m_new[k] = median(mn[k], reps);
+		m_rsv[k] = median(mr[k], reps);
+	}
+	printf("%-44s %12s %12s %10s\n", "case (median ns per op)", "ours",
+		"PMDK 1.12", "ours/PMDK");
+	printf("%-44s %12.0f %12.0f %10.2f\n", "map_new + map_delete",
+		m_new[0], m_new[1], m_new[0] / m_new[1]);
+	printf("%-44s %12.0f %12.0f %10.2f\n",
+		"map_new + map_delete in a reservation", m_rsv[0], m_rsv[1],
+		m_rsv[0] / m_rsv[1]);
+	printf("%-44s %12.0f %12.0f %10.2f\n",
+		"map_new into a reservation (building 1 k)", setup_small[0],
+		setup_small[1], setup_small[0] / setup_small[1]);
+	char label[64];
+	snprintf(label, sizeof(label), "map_find, 1 k mappings");
+	printf("%-44s %12.1f %12.1f %10.2f\n", label, find_small[0],
+		find_small[1], find_small[0] / find_small[1]);
+	snprintf(label, sizeof(label), "map_find, %zu k mappings", big / 1000);
+	printf("%-44s %12.1f %12.1f %10.2f\n", label, find_big[0],
+		find_big[1], find_big[0] / find_big[1]);
+	printf("map_find %zu k / 1 k: ours %.2fx, PMDK %.2fx (target: ours "
+		"<= 2x)\n", big / 1000, find_big[0] / find_small[0],
+		find_big[1] / find_small[1]);
+	printf("map_new target (ours <= PMDK): %s\n",
+		m_new[0] <= m_new[1] ? "met" : "NOT met");
+	close(File_fd);
+	return 0;
+}

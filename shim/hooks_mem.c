@@ -1,0 +1,158 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * hooks_mem.c -- memcpy, memmove, mempcpy and their _chk forms: one branch
+ * on the registry's bounds for every destination; a destination inside a
+ * DAX mapping goes to the core's mover.
+ *
+ * Built with -fno-builtin-*: the compiler must not turn anything in this
+ * file into a call to memcpy, which would be ourselves.
+ */
+#include <dlfcn.h>
+#include <stdatomic.h>
+#include <strings.h>
+
+#include "registry.h"
+#include "shim.h"
+
+#define PUBLIC __attribute__((visibility("default")))
+#define UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+/* below this a copy into DAX is a plain copy, flushed by the next msync */
+#define MOVER_MIN 256
+
+typedef void *(*copy_fn)(void *, const void *, size_t);
+
+/*
+ * pre_memcpy/pre_memmove -- what the hooks use before the constructor has
+ * resolved libc's functions (hundreds of calls arrive from the program's
+ * libraries' constructors first).  bcopy is not interposed by us and
+ * reaches libc's optimised memmove through libc's internal PLT.
+ */
+static void *
+pre_memmove(void *d, const void *s, size_t n)
+{
+	bcopy(s, d, n);
+	return d;
+}
+
+void *(*_Atomic shim_real_memcpy)(void *, const void *, size_t) =
+	pre_memmove;
+static void *(*_Atomic Real_memmove)(void *, const void *, size_t) =
+	pre_memmove;
+
+void
+shim_resolve_real(void)
+{
+	/* once, from the constructor: never dlsym in a hook */
+	copy_fn c = (copy_fn)dlvsym(RTLD_NEXT, "memcpy", "GLIBC_2.14");
+	copy_fn m = (copy_fn)dlvsym(RTLD_NEXT, "memmove", "GLIBC_2.2.5");
+	if (c)
+		atomic_store(&shim_real_memcpy, c);
+	if (m)
+		atomic_store(&Real_memmove, m);
+}
+
+static inline copy_fn
+real(int move)
+{
+	return atomic_load_explicit(move ? &Real_memmove : &shim_real_memcpy,
+			memory_order_relaxed);
+}
+
+/*
+ * copy_slow -- d is inside the registry's bounds: the core's mover when d
+ * really is in a shim mapping (non-temporal stores and flush, no drain:
+ * the program's msync drains), libc otherwise.
+ */
+__attribute__((noinline, cold)) static void *
+copy_slow(void *d, const void *s, size_t n, int move, void *ip)
+{
+	struct registry_entry e;
+	struct shim_map *m;
+	if (shim_in_hook || !registry_lookup(d, &e) ||
+			!(m = shim_map_of(&e)) ||
+			(uintptr_t)d + n > e.end || n == 0)
+		return real(move)(d, s, n);
+	shim_in_hook = 1;
+	if (shim_cfg.stats)
+		shim_site(SITE_COPY, ip, n);
+	shim_count(ST_COPY_CALLS, 1);
+	shim_count(ST_COPY_BYTES, n);
+	if (n >= MOVER_MIN && shim_cfg.memcpy_nt &&
+			m->m.effective_granularity != PMEM2_GRANULARITY_PAGE) {
+		unsigned fl = PMEM2_F_MEM_NODRAIN | PMEM2_F_MEM_NONTEMPORAL;
+		if (move)
+			m->m.memmove_fn(d, s, n, fl);
+		else
+			m->m.memcpy_fn(d, s, n, fl);
+		shim_count(ST_COPY_NT_BYTES, n);
+	} else {
+		real(move)(d, s, n);
+	}
+	shim_in_hook = 0;
+	return d;
+}
+
+PUBLIC void *
+memcpy(void *d, const void *s, size_t n)
+{
+	if (UNLIKELY(registry_may_contain(d)))
+		return copy_slow(d, s, n, 0, __builtin_return_address(0));
+	return real(0)(d, s, n);
+}
+
+PUBLIC void *
+memmove(void *d, const void *s, size_t n)
+{
+	if (UNLIKELY(registry_may_contain(d)))
+		return copy_slow(d, s, n, 1, __builtin_return_address(0));
+	return real(1)(d, s, n);
+}
+
+/* memcpy@GLIBC_2.2.5: what binaries linked before glibc 2.14 call; it
+ * always had memmove's overlap semantics */
+PUBLIC void *shim_memcpy_225(void *d, const void *s, size_t n)
+	__attribute__((alias("memmove")));
+__asm__(".symver shim_memcpy_225, memcpy@GLIBC_2.2.5");
+
+PUBLIC void *
+mempcpy(void *d, const void *s, size_t n)
+{
+	if (UNLIKELY(registry_may_contain(d)))
+		return (char *)copy_slow(d, s, n, 0,
+				__builtin_return_address(0)) + n;
+	return (char *)real(0)(d, s, n) + n;
+}
+
+PUBLIC void *__mempcpy(void *d, const void *s, size_t n)
+	__attribute__((alias("mempcpy")));
+
+extern void __chk_fail(void) __attribute__((noreturn));
+
+PUBLIC void *
+__memcpy_chk(void *d, const void *s, size_t n, size_t dlen)
+{
+	if (UNLIKELY(n > dlen))
+		__chk_fail();
+	if (UNLIKELY(registry_may_contain(d)))
+		return copy_slow(d, s, n, 0, __builtin_return_address(0));
+	return real(0)(d, s, n);
+}
+
+PUBLIC void *
+__memmove_chk(void *d, const void *s, size_t n, size_t dlen)
+{
+	if (UNLIKELY(n > dlen))
+		__chk_fail();
+	if (UNLIKELY(registry_may_contain(d)))
+		return copy_slow(d, s, n, 1, __builtin_return_address(0));
+	return real(1)(d, s, n);
+}
+
+PUBLIC void *
+__mempcpy_chk(void *d, const void *s, size_t n, size_t dlen)
+{
+	if (UNLIKELY(n > dlen))
+		__chk_fail();
+	return mempcpy(d, s, n);
+}

@@ -1,0 +1,422 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * hooks_mmap.c -- mmap, mmap64, munmap, mremap: DAX files through the core,
+ * and the registry updated in the same step as every change of the address
+ * space over a registered range.
+ *
+ * Ordering rule: an entry leaves the registry BEFORE the kernel call that
+ * could put something else at its address, and comes back (undo) only if
+ * that call failed.  A reader racing with us can then see "not registered"
+ * for a DAX range (its msync goes to the kernel, its memcpy to libc: slower,
+ * still correct) but never "registered" for a range that no longer is DAX.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+
+#include "map_legacy.h"
+#include "os.h"
+#include "registry.h"
+#include "shim.h"
+
+#define PUBLIC __attribute__((visibility("default")))
+
+_Atomic long shim_nmaps;
+
+static struct shim_map *Free_maps;	/* guarded by Alloc_lock */
+static pthread_mutex_t Alloc_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* map_alloc -- a zeroed shim_map from the free list or malloc. */
+static struct shim_map *
+map_alloc(void)
+{
+	pthread_mutex_lock(&Alloc_lock);
+	struct shim_map *s = Free_maps;
+	if (s)
+		Free_maps = s->next_free;
+	pthread_mutex_unlock(&Alloc_lock);
+	if (!s)
+		s = malloc(sizeof(*s));
+	if (s) {
+		memset(s, 0, sizeof(*s));
+		s->m.shim_data = s;
+	}
+	return s;
+}
+
+/* map_retire -- back to the free list (never to malloc: see shim.h). */
+static void
+map_retire(struct shim_map *s)
+{
+	pthread_mutex_lock(&Alloc_lock);
+	s->next_free = Free_maps;
+	Free_maps = s;
+	pthread_mutex_unlock(&Alloc_lock);
+}
+
+struct shim_map *
+shim_map_of(const struct registry_entry *e)
+{
+	if (e->kind != REGISTRY_MAP)
+		return NULL;
+	struct pmem2_map *m = e->obj;
+	return m->shim_data;
+}
+
+/* ---- trimming with an undo log ------------------------------------ */
+
+#define UNDO_MAX 64
+
+struct undo {
+	size_t n;
+	struct {
+		struct shim_map *s;
+		uintptr_t start, end;	/* the old bounds */
+		enum { U_RESIZED, U_REMOVED, U_ADDED } op;
+	} e[UNDO_MAX];
+};
+
+static void
+undo_push(struct undo *u, struct shim_map *s, uintptr_t start,
+		uintptr_t end, int op)
+{
+	u->e[u->n].s = s;
+	u->e[u->n].start = start;
+	u->e[u->n].end = end;
+	u->e[u->n].op = op;
+	u->n++;
+}
+
+/* undo_apply -- put the registry back as it was (registry lock held). */
+static void
+undo_apply(struct undo *u)
+{
+	while (u->n) {
+		u->n--;
+		struct shim_map *s = u->e[u->n].s;
+		uintptr_t a = u->e[u->n].start, b = u->e[u->n].end;
+		switch (u->e[u->n].op) {
+		case U_RESIZED:
+			registry_resize(&s->m, a, b);
+			break;
+		case U_REMOVED:
+			if (registry_insert(a, b, &s->m, REGISTRY_MAP, NULL))
+				shim_log(1, "cannot re-register %p", (void *)a);
+			else
+				atomic_fetch_add(&shim_nmaps, 1);
+			break;
+		case U_ADDED:
+			registry_remove(&s->m);
+			atomic_fetch_sub(&shim_nmaps, 1);
+			map_retire(s);
+			break;
+		}
+	}
+}
+
+/* undo_commit -- the kernel call succeeded: free what was removed. */
+static void
+undo_commit(struct undo *u)
+{
+	for (size_t i = 0; i < u->n; i++)
+		if (u->e[i].op == U_REMOVED)
+			map_retire(u->e[i].s);
+	u->n = 0;
+}
+
+/*
+ * trim -- take [lo, hi) out of every shim mapping in the registry: whole
+ * entries removed, heads and tails cut, a middle split in two.  Registry
+ * lock held.  0, or -ENOMEM with everything undone.
+ */
+static int
+trim(uintptr_t lo, uintptr_t hi, struct undo *u)
+{
+	struct registry_entry ents[16];
+	uintptr_t cursor = lo;
+	while (cursor < hi) {
+		size_t n = registry_overlaps(cursor, hi, ents, 16);
+		size_t k = n < 16 ? n : 16;
+		for (size_t i = 0; i < k; i++) {
+			struct shim_map *s = shim_map_of(&ents[i]);
+			if (!s)
+				continue;	/* pmem2 API objects: theirs */
+			if (u->n + 2 > UNDO_MAX)
+				goto nomem;
+			uintptr_t a = ents[i].start, b = ents[i].end;
+			int ret = 0;
+			if (lo <= a && b <= hi) {
+				ret = registry_remove(&s->m);
+				if (!ret) {
+					atomic_fetch_sub(&shim_nmaps, 1);
+					undo_push(u, s, a, b, U_REMOVED);
+				}
+			} else if (lo <= a) {
+				ret = registry_resize(&s->m, hi, b);
+				if (!ret)
+					undo_push(u, s, a, b, U_RESIZED);
+			} else if (b <= hi) {
+				ret = registry_resize(&s->m, a, lo);
+				if (!ret)
+					undo_push(u, s, a, b, U_RESIZED);
+			} else {
+				struct shim_map *t = map_alloc();
+				if (!t)
+					goto nomem;
+				ret = registry_resize(&s->m, a, lo);
+				if (ret) {
+					map_retire(t);
+					goto nomem;
+				}
+				undo_push(u, s, a, b, U_RESIZED);
+				struct pmem2_map *sm = &s->m;
+				void *sd = t;
+				t->dev = s->dev;
+				t->ino = s->ino;
+				t->base = s->base;
+				t->base_off = s->base_off;
+				t->cls = s->cls;
+				ret = map_legacy_clone(&t->m, sm, (void *)hi,
+						b - hi, sd);
+				if (ret) {
+					map_retire(t);
+					goto nomem;
+				}
+				atomic_fetch_add(&shim_nmaps, 1);
+				undo_push(u, t, 0, 0, U_ADDED);
+			}
+			if (ret)
+				goto nomem;
+		}
+		if (n <= 16)
+			break;
+		cursor = ents[15].end;
+	}
+	return 0;
+nomem:
+	undo_apply(u);
+	return -ENOMEM;
+}
+
+/* ---- hooks --------------------------------------------------------- */
+
+static bool
+is_takeover_candidate(int prot, int flags, int fd)
+{
+	int type = flags & MAP_TYPE;
+	return !(flags & MAP_ANONYMOUS) && fd >= 0 && (prot & PROT_WRITE) &&
+		(type == MAP_SHARED || type == MAP_SHARED_VALIDATE);
+}
+
+/* take_over -- map a DAX file through the core (registry lock held). */
+static void *
+take_over(void *addr, size_t len, int prot, int flags, int fd, off_t off,
+		const struct stat *st, enum shim_class cls)
+{
+	struct shim_map *s = map_alloc();
+	if (!s)
+		return os_mmap(addr, len, prot, flags, fd, off);
+	s->dev = st->st_dev;
+	s->ino = st->st_ino;
+	s->base_off = off;
+	s->cls = cls;
+	int ret = map_legacy_new(&s->m, addr, len, prot, flags, fd, off, st,
+			cls == SHIM_REAL_DAX ? MAP_LEGACY_REAL :
+			MAP_LEGACY_EMULATED, shim_cfg.emu_gran,
+			&shim_real_gran);
+	if (ret < 0) {
+		map_retire(s);
+		errno = -ret;
+		return MAP_FAILED;
+	}
+	s->base = (uintptr_t)s->m.addr;
+	void *p = s->m.addr;
+	if (ret == 1) {
+		map_retire(s);
+		shim_count(ST_MAPS_NOT_REG, 1);
+	} else {
+		atomic_fetch_add(&shim_nmaps, 1);
+		shim_count(ST_MAPS_TAKEN, 1);
+	}
+	shim_log(3, "mmap(%p, %zu, fd %d, off %lld) = %p: %s", addr, len, fd,
+		(long long)off, p, ret ? "left to the kernel (no MAP_SYNC)" :
+		map_granularity_name(s->m.effective_granularity));
+	return p;
+}
+
+PUBLIC void *
+mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+	bool replace = (flags & MAP_FIXED) && !(flags & MAP_FIXED_NOREPLACE);
+	bool over = replace && registry_may_overlap(addr, len);
+	if (shim_in_hook || (!over && !is_takeover_candidate(prot, flags, fd)))
+		return os_mmap(addr, len, prot, flags, fd, off);
+	int saved = errno;
+	shim_init();
+	enum shim_class cls = SHIM_NOT_DAX;
+	struct stat st;
+	shim_in_hook = 1;
+	if (shim_cfg.enabled && len && IS_ALIGNED((uintptr_t)off, Pagesize) &&
+			is_takeover_candidate(prot, flags, fd) &&
+			fstat(fd, &st) == 0 &&
+			(S_ISREG(st.st_mode) || S_ISCHR(st.st_mode)))
+		cls = shim_classify(fd, &st);
+	if (!over && cls == SHIM_NOT_DAX) {
+		shim_in_hook = 0;
+		errno = saved;
+		return os_mmap(addr, len, prot, flags, fd, off);
+	}
+	struct undo u = { 0 };
+	void *p;
+	registry_lock();
+	if (over) {
+		shim_count(ST_UNMAPS, 1);
+		if (trim((uintptr_t)addr, (uintptr_t)addr +
+				ALIGN_UP(len, Pagesize), &u)) {
+			registry_unlock();
+			shim_in_hook = 0;
+			errno = ENOMEM;
+			return MAP_FAILED;
+		}
+	}
+	errno = saved;
+	if (cls != SHIM_NOT_DAX)
+		p = take_over(addr, len, prot, flags, fd, off, &st, cls);
+	else
+		p = os_mmap(addr, len, prot, flags, fd, off);
+	int e = errno;
+	/* a failed MAP_FIXED may already have unmapped the old range: the
+	 * old entries stay out (kernel msync) rather than risk staleness */
+	undo_commit(&u);
+	registry_unlock();
+	shim_in_hook = 0;
+	errno = e;
+	return p;
+}
+
+PUBLIC void *
+mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+	__attribute__((alias("mmap")));
+
+PUBLIC int
+munmap(void *addr, size_t len)
+{
+	if (shim_in_hook || !registry_may_overlap(addr, len) ||
+			!IS_ALIGNED((uintptr_t)addr, Pagesize))
+		return os_munmap(addr, len);
+	int saved = errno;
+	struct undo u = { 0 };
+	shim_in_hook = 1;
+	registry_lock();
+	shim_count(ST_UNMAPS, 1);
+	if (trim((uintptr_t)addr, (uintptr_t)addr + ALIGN_UP(len, Pagesize),
+			&u)) {
+		registry_unlock();
+		shim_in_hook = 0;
+		errno = ENOMEM;
+		return -1;
+	}
+	int ret = os_munmap(addr, len);
+	int e = errno;
+	if (ret)
+		undo_apply(&u);
+	else
+		undo_commit(&u);
+	registry_unlock();
+	shim_in_hook = 0;
+	errno = ret ? e : saved;
+	return ret;
+}
+
+/*
+ * mremap -- the old range leaves the registry (it moves or grows), the
+ * result comes back as a new mapping of the same file at the same offset.
+ */
+PUBLIC void *
+mremap(void *old, size_t old_len, size_t new_len, int flags, ...)
+{
+	void *new_addr = NULL;
+	if (flags & MREMAP_FIXED) {
+		va_list ap;
+		va_start(ap, flags);
+		new_addr = va_arg(ap, void *);
+		va_end(ap);
+	}
+	bool src_dax = registry_may_overlap(old, old_len ? old_len : 1);
+	bool dst_dax = (flags & MREMAP_FIXED) &&
+		registry_may_overlap(new_addr, new_len);
+	if (shim_in_hook || (!src_dax && !dst_dax) ||
+			!IS_ALIGNED((uintptr_t)old, Pagesize))
+		return os_mremap(old, old_len, new_len, flags, new_addr);
+	int saved = errno;
+	struct undo u = { 0 };
+	shim_in_hook = 1;
+	registry_lock();
+	shim_count(ST_UNMAPS, 1);
+	struct registry_entry e;
+	struct shim_map *src = NULL;
+	if (registry_lookup(old, &e))
+		src = shim_map_of(&e);
+	struct shim_map from = { 0 };
+	if (src)
+		from = *src;	/* trim may retire src */
+	int ret = 0;
+	if (dst_dax)
+		ret = trim((uintptr_t)new_addr, (uintptr_t)new_addr +
+				ALIGN_UP(new_len, Pagesize), &u);
+	if (!ret && old_len)
+		ret = trim((uintptr_t)old, (uintptr_t)old +
+				ALIGN_UP(old_len, Pagesize), &u);
+	if (ret) {
+		undo_apply(&u);
+		registry_unlock();
+		shim_in_hook = 0;
+		errno = ENOMEM;
+		return MAP_FAILED;
+	}
+	void *p = os_mremap(old, old_len, new_len, flags, new_addr);
+	int err = errno;
+	if (p == MAP_FAILED) {
+		undo_apply(&u);
+	} else {
+		undo_commit(&u);
+		struct shim_map *t = src ? map_alloc() : NULL;
+		if (t) {
+			t->dev = from.dev;
+			t->ino = from.ino;
+			t->base = (uintptr_t)p;
+			t->base_off = from.base_off +
+				(off_t)((uintptr_t)old - from.base);
+			t->cls = from.cls;
+			if (map_legacy_clone(&t->m, &from.m, p, new_len, t)) {
+				/* unregistered: kernel msync, still correct */
+				map_retire(t);
+			} else {
+				atomic_fetch_add(&shim_nmaps, 1);
+			}
+		}
+	}
+	registry_unlock();
+	shim_in_hook = 0;
+	errno = p == MAP_FAILED ? err : saved;
+	return p;
+}
+
+/*
+ * pmemshim_mapping_granularity -- introspection (PMEMSHIM_1.0): the
+ * pmem2_granularity the shim serves addr with, or -1 when addr is not in a
+ * mapping the shim took over (its msync then goes to the kernel).
+ */
+PUBLIC int
+pmemshim_mapping_granularity(const void *addr)
+{
+	struct registry_entry e;
+	struct shim_map *s;
+	if (!registry_lookup(addr, &e) || !(s = shim_map_of(&e)))
+		return -1;
+	return (int)s->m.effective_granularity;
+}

@@ -1,0 +1,250 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * hooks_msync.c -- msync, fsync, fdatasync: registered DAX ranges are made
+ * durable from user space (flush + drain), everything else goes to the
+ * kernel.
+ *
+ * What is flushed: only pages mincore(2) reports resident.  On fsdax and
+ * devdax there is no page cache, so "resident" means "this process has the
+ * page mapped" -- a page never faulted in cannot hold a store made through
+ * this mapping; on tmpfs it means "the file has that page".  Pages past
+ * end-of-file are never resident, so the same test keeps CLWB away from
+ * them (a flush there raises SIGBUS) and follows ftruncate without an
+ * fstat or a hooked ftruncate.  Other shim mappings of the same file in
+ * this process are flushed too, as the kernel's msync would write back the
+ * file's pages whichever mapping dirtied them.
+ */
+#include <errno.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+
+#include "os.h"
+#include "registry.h"
+#include "shim.h"
+
+#define PUBLIC __attribute__((visibility("default")))
+#define VEC_PAGES 4096	/* one mincore call covers 16 MiB */
+
+/*
+ * flush_resident -- flush [lo, hi) of s where the pages are resident.
+ * Returns 0, or -1 with errno when mincore refused (then the kernel msync
+ * of that chunk was asked for instead, and its result is returned).
+ */
+static int
+flush_resident(struct shim_map *s, uintptr_t lo, uintptr_t hi, int flags,
+		size_t *flushed, size_t *skipped)
+{
+	if (s->m.effective_granularity == PMEM2_GRANULARITY_BYTE) {
+		*flushed += hi - lo;	/* stores are durable once visible */
+		return 0;
+	}
+	unsigned char vec[VEC_PAGES];
+	int ret = 0;
+	while (lo < hi) {
+		size_t chunk = hi - lo;
+		if (chunk > VEC_PAGES * Pagesize)
+			chunk = VEC_PAGES * Pagesize;
+		if (mincore((void *)lo, chunk, vec)) {
+			if (os_msync((void *)lo, chunk, flags))
+				ret = -1;
+			lo += chunk;
+			continue;
+		}
+		size_t np = chunk / Pagesize;
+		for (size_t i = 0; i < np;) {
+			if (!(vec[i] & 1)) {
+				i++;
+				*skipped += Pagesize;
+				continue;
+			}
+			size_t j = i + 1;
+			while (j < np && (vec[j] & 1))
+				j++;
+			s->m.flush_fn((void *)(lo + i * Pagesize),
+				(j - i) * Pagesize);
+			*flushed += (j - i) * Pagesize;
+			i = j;
+		}
+		lo += chunk;
+	}
+	return ret;
+}
+
+size_t
+shim_flush_file(dev_t dev, ino_t ino, off_t off, size_t len,
+		const struct shim_map *except, bool drain)
+{
+	struct shim_map *last = NULL;
+	struct registry_entry ents[64];
+	size_t n = registry_overlaps(0, UINTPTR_MAX, ents, 64);
+	size_t flushed = 0, skipped = 0;
+	if (n > 64)
+		n = 64;	/* more: those were not ours to promise */
+	for (size_t i = 0; i < n; i++) {
+		struct shim_map *s = shim_map_of(&ents[i]);
+		if (!s || s == except || s->dev != dev || s->ino != ino)
+			continue;
+		/* the entry's file range [foff, foff + size) */
+		off_t foff = s->base_off +
+			(off_t)(ents[i].start - s->base);
+		off_t fend = foff + (off_t)(ents[i].end - ents[i].start);
+		off_t a = foff > off ? foff : off;
+		off_t b = len && off + (off_t)len < fend ?
+			off + (off_t)len : fend;
+		if (a >= b)
+			continue;
+		uintptr_t lo = ents[i].start + (uintptr_t)(a - foff);
+		(void) flush_resident(s, lo, lo + (uintptr_t)(b - a), MS_SYNC,
+				&flushed, &skipped);
+		last = s;
+	}
+	if (drain && last)
+		last->m.drain_fn();
+	return flushed;
+}
+
+/*
+ * serve -- make [lo, hi) of the registered s durable: its own pages, then
+ * the same file range in the process's other mappings of that file.
+ */
+static int
+serve(struct shim_map *s, uintptr_t lo, uintptr_t hi, int flags)
+{
+	size_t flushed = 0, skipped = 0;
+	int ret = flush_resident(s, lo, hi, flags, &flushed, &skipped);
+	if (atomic_load_explicit(&shim_nmaps, memory_order_relaxed) > 1) {
+		off_t off = s->base_off + (off_t)(lo - s->base);
+		flushed += shim_flush_file(s->dev, s->ino, off, hi - lo, s,
+				false);
+	}
+	shim_count(ST_MSYNC_BYTES, flushed);
+	shim_count(ST_MSYNC_SKIPPED, skipped);
+	return ret;
+}
+
+/* kernel_part -- the kernel's msync for a part we do not serve */
+static void
+kernel_part(uintptr_t lo, uintptr_t hi, int flags, int *err)
+{
+	if (os_msync((void *)lo, hi - lo, flags))
+		*err = errno;
+}
+
+/*
+ * shim_msync -- the registered parts served here, the gaps by the kernel
+ * (which reports ENOMEM for unmapped gaps, as it would for the whole).
+ */
+static int
+shim_msync(void *addr, size_t len, int flags)
+{
+	uintptr_t lo = (uintptr_t)addr;
+	uintptr_t hi = lo + ALIGN_UP(len, Pagesize);
+	int err = 0;
+	bool user = false, kernel = false, drain = false;
+	struct shim_map *last = NULL;
+	struct registry_entry ents[16];
+	uintptr_t cur = lo;
+	while (cur < hi) {
+		size_t n = registry_overlaps(cur, hi, ents, 16);
+		size_t k = n < 16 ? n : 16;
+		for (size_t i = 0; i < k; i++) {
+			uintptr_t a = ents[i].start > cur ? ents[i].start : cur;
+			uintptr_t b = ents[i].end < hi ? ents[i].end : hi;
+			if (a > cur) {
+				kernel_part(cur, a, flags, &err);
+				kernel = true;
+			}
+			struct shim_map *s = shim_map_of(&ents[i]);
+			if (s && s->m.effective_granularity !=
+					PMEM2_GRANULARITY_PAGE) {
+				if (serve(s, a, b, flags))
+					err = errno;
+				if (flags & MS_INVALIDATE)
+					kernel_part(a, b, MS_INVALIDATE, &err);
+				user = true;
+				last = s;
+				drain = true;
+			} else {
+				kernel_part(a, b, flags, &err);
+				kernel = true;
+			}
+			cur = b;
+		}
+		if (n <= 16)
+			break;
+	}
+	if (cur < hi) {
+		kernel_part(cur, hi, flags, &err);
+		kernel = true;
+	}
+	/* MS_ASYNC: the flush is started, the drain is not waited for */
+	if (drain && (flags & MS_SYNC))
+		last->m.drain_fn();
+	shim_count(user && !kernel ? ST_MSYNC_USER : user ? ST_MSYNC_MIXED :
+		ST_MSYNC_KERNEL, 1);
+	if (err) {
+		errno = err;
+		return -1;
+	}
+	return 0;
+}
+
+PUBLIC int
+msync(void *addr, size_t len, int flags)
+{
+	if (shim_in_hook || !registry_may_overlap(addr, len))
+		return os_msync(addr, len, flags);
+	/* anything the kernel would refuse, it refuses itself */
+	if ((flags & ~(MS_ASYNC | MS_INVALIDATE | MS_SYNC)) ||
+			((flags & MS_ASYNC) && (flags & MS_SYNC)) ||
+			!IS_ALIGNED((uintptr_t)addr, Pagesize) ||
+			(uintptr_t)addr + ALIGN_UP(len, Pagesize) <
+			(uintptr_t)addr) {
+		shim_count(ST_MSYNC_KERNEL, 1);
+		return os_msync(addr, len, flags);
+	}
+	int saved = errno;
+	shim_in_hook = 1;
+	if (shim_cfg.stats)
+		shim_site_msync(len);
+	int ret = shim_msync(addr, len, flags);
+	shim_in_hook = 0;
+	if (!ret)
+		errno = saved;
+	return ret;
+}
+
+/*
+ * sync_file -- fsync/fdatasync of a file with shim mappings: flush them
+ * all first (on emulated DAX the kernel knows nothing of those stores).
+ */
+static void
+sync_file(int fd)
+{
+	struct stat st;
+	if (atomic_load_explicit(&shim_nmaps, memory_order_relaxed) <= 0 ||
+			shim_in_hook || fstat(fd, &st))
+		return;
+	shim_in_hook = 1;
+	if (shim_flush_file(st.st_dev, st.st_ino, 0, 0, NULL, true))
+		shim_count(ST_FSYNC_FLUSH, 1);
+	shim_in_hook = 0;
+}
+
+PUBLIC int
+fsync(int fd)
+{
+	int saved = errno;
+	sync_file(fd);
+	errno = saved;
+	return (int)syscall(SYS_fsync, fd);
+}
+
+PUBLIC int
+fdatasync(int fd)
+{
+	int saved = errno;
+	sync_file(fd);
+	errno = saved;
+	return (int)syscall(SYS_fdatasync, fd);
+}

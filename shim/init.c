@@ -1,0 +1,237 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* init.c -- the shim's constructor, environment, process filter and log. */
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "shim.h"
+
+extern char **environ;
+extern char *program_invocation_short_name;
+
+struct shim_config shim_cfg = {
+	.enabled = true,
+	.detect_real = true,
+	.memcpy_nt = true,
+	.log_level = 1,
+	.emu_gran = PMEM2_GRANULARITY_CACHE_LINE,
+};
+_Atomic int shim_inited;
+__thread int shim_in_hook __attribute__((tls_model("initial-exec")));
+
+static pthread_once_t Once = PTHREAD_ONCE_INIT;
+static dev_t Err_dev;
+static ino_t Err_ino;
+static bool Err_ok;
+
+/*
+ * env_get -- getenv without libc's help: read straight from environ, which
+ * is valid before any constructor runs (hooks may call us that early).
+ */
+static const char *
+env_get(const char *name)
+{
+	size_t n = strlen(name);
+	for (char **e = environ; e && *e; e++)
+		if (strncmp(*e, name, n) == 0 && (*e)[n] == '=')
+			return *e + n + 1;
+	return NULL;
+}
+
+void
+shim_write_err(const char *buf, size_t len)
+{
+	struct stat st;
+	/* fd 2 may have been closed and reused for the program's own data
+	 * file: write only to the stderr we saw at start-up */
+	if (!Err_ok || fstat(2, &st) || st.st_dev != Err_dev ||
+			st.st_ino != Err_ino)
+		return;
+	int saved = errno;
+	while (len) {
+		ssize_t w = write(2, buf, len);
+		if (w <= 0)
+			break;
+		buf += w;
+		len -= (size_t)w;
+	}
+	errno = saved;
+}
+
+void
+shim_log(int level, const char *fmt, ...)
+{
+	if (level > shim_cfg.log_level)
+		return;
+	char buf[512];
+	int n = snprintf(buf, sizeof(buf), "pmemshim[%d]: ", (int)getpid());
+	va_list ap;
+	va_start(ap, fmt);
+	int m = vsnprintf(buf + n, sizeof(buf) - (size_t)n - 1, fmt, ap);
+	va_end(ap);
+	if (m < 0)
+		m = 0;
+	size_t len = (size_t)n + ((size_t)m < sizeof(buf) - (size_t)n - 1 ?
+		(size_t)m : sizeof(buf) - (size_t)n - 2);
+	buf[len++] = '\n';
+	shim_write_err(buf, len);
+}
+
+/* list_has -- is word one of the colon-separated names in list? */
+static bool
+list_has(const char *list, const char *word)
+{
+	size_t wl = strlen(word);
+	for (const char *p = list; *p;) {
+		const char *c = strchr(p, ':');
+		size_t l = c ? (size_t)(c - p) : strlen(p);
+		if (l == wl && strncmp(p, word, l) == 0)
+			return true;
+		if (!c)
+			break;
+		p = c + 1;
+	}
+	return false;
+}
+
+/*
+ * parse_paths -- PMEMSHIM_DAX_PATHS: colon-separated directories, made
+ * canonical (realpath) so they compare with /proc/self/fd links.
+ */
+static void
+parse_paths(const char *v)
+{
+	for (const char *p = v; *p;) {
+		const char *c = strchr(p, ':');
+		size_t l = c ? (size_t)(c - p) : strlen(p);
+		char dir[PATH_MAX], real[PATH_MAX];
+		if (l && l < sizeof(dir)) {
+			memcpy(dir, p, l);
+			dir[l] = '\0';
+			if (shim_cfg.npaths == SHIM_MAX_PATHS) {
+				shim_log(1, "PMEMSHIM_DAX_PATHS: more than %d "
+					"directories, ignoring \"%s\"",
+					SHIM_MAX_PATHS, dir);
+			} else if (dir[0] != '/' && !realpath(dir, real)) {
+				shim_log(1, "PMEMSHIM_DAX_PATHS: ignoring "
+					"\"%s\": %s", dir, strerror(errno));
+			} else if ((realpath(dir, real) || strcpy(real, dir)) &&
+					strlen(real) >= 256) {
+				shim_log(1, "PMEMSHIM_DAX_PATHS: ignoring "
+					"\"%s\": too long", dir);
+			} else {
+				/* a directory that does not exist yet is kept
+				 * as written (the program may create it) */
+				size_t rl = strlen(real);
+				while (rl > 1 && real[rl - 1] == '/')
+					real[--rl] = '\0';
+				strcpy(shim_cfg.paths[shim_cfg.npaths++], real);
+			}
+		}
+		if (!c)
+			break;
+		p = c + 1;
+	}
+}
+
+/* parse_choice -- index of v in the NULL-terminated words, or def + msg */
+static int
+parse_choice(const char *name, const char *v, const char *const *words,
+		int def)
+{
+	if (!v)
+		return def;
+	for (int i = 0; words[i]; i++)
+		if (strcasecmp(v, words[i]) == 0)
+			return i;
+	shim_log(1, "%s=\"%.40s\" not understood, using \"%s\"", name, v,
+		words[def]);
+	return def;
+}
+
+static void
+init_once(void)
+{
+	struct stat st;
+	if (fstat(2, &st) == 0) {
+		Err_dev = st.st_dev;
+		Err_ino = st.st_ino;
+		Err_ok = true;
+	}
+	static const char *const levels[] = { "0", "1", "2", "3", NULL };
+	shim_cfg.log_level = parse_choice("PMEMSHIM_LOG",
+			env_get("PMEMSHIM_LOG"), levels, 1);
+
+	static const char *const dax[] = { "auto", "off", NULL };
+	shim_cfg.detect_real = parse_choice("PMEMSHIM_DAX",
+			env_get("PMEMSHIM_DAX"), dax, 0) == 0;
+	static const char *const mc[] = { "nt", "off", NULL };
+	shim_cfg.memcpy_nt = parse_choice("PMEMSHIM_MEMCPY",
+			env_get("PMEMSHIM_MEMCPY"), mc, 0) == 0;
+	static const char *const gr[] = { "CACHE_LINE", "BYTE", "CACHELINE",
+		NULL };
+	shim_cfg.emu_gran = parse_choice("PMEMSHIM_GRANULARITY",
+			env_get("PMEMSHIM_GRANULARITY"), gr, 0) == 1 ?
+		PMEM2_GRANULARITY_BYTE : PMEM2_GRANULARITY_CACHE_LINE;
+
+	const char *v = env_get("PMEMSHIM_DAX_PATHS");
+	if (v)
+		parse_paths(v);
+
+	v = env_get("PMEMSHIM_STATS");
+	if (v && *v && strcmp(v, "0") != 0) {
+		if (strcmp(v, "1") == 0) {
+			shim_cfg.stats = 1;
+		} else if (strlen(v) < sizeof(shim_cfg.stats_file)) {
+			shim_cfg.stats = 2;
+			strcpy(shim_cfg.stats_file, v);
+		} else {
+			shim_log(1, "PMEMSHIM_STATS: file name too long, "
+				"reporting on stderr");
+			shim_cfg.stats = 1;
+		}
+	}
+
+	v = env_get("PMEMSHIM_FILTER");
+	if (v && *v) {
+		const char *me = program_invocation_short_name;
+		shim_cfg.enabled = me && list_has(v, me);
+		shim_log(2, "PMEMSHIM_FILTER: \"%s\" %s", me ? me : "?",
+			shim_cfg.enabled ? "accelerated" : "left alone");
+	}
+	atomic_store(&shim_inited, 1);
+}
+
+void
+shim_init(void)
+{
+	pthread_once(&Once, init_once);
+}
+
+/*
+ * shim_ctor -- runs after the constructors of the program's own libraries
+ * (a preloaded object comes first in the search list, so it is initialised
+ * last): every hook must work before this point, with defaults.
+ */
+__attribute__((constructor)) static void
+shim_ctor(void)
+{
+	shim_init();
+	shim_resolve_real();
+}
+
+/*
+ * shim_dtor -- report, and tear nothing down: other destructors and atexit
+ * handlers still copy and unmap through our hooks after this.
+ */
+__attribute__((destructor)) static void
+shim_dtor(void)
+{
+	if (shim_cfg.stats)
+		shim_stats_report();
+}

@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* shim.h -- internals shared by the shim's files (hidden, never exported). */
+#ifndef PMEMSHIM_SHIM_H
+#define PMEMSHIM_SHIM_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include "map.h"
+
+/* ---- configuration (init.c) ---------------------------------------- */
+
+#define SHIM_MAX_PATHS 16
+
+struct shim_config {
+	bool enabled;		/* PMEMSHIM_FILTER matched (or unset) */
+	bool detect_real;	/* PMEMSHIM_DAX=auto */
+	bool memcpy_nt;		/* PMEMSHIM_MEMCPY=nt */
+	int log_level;		/* PMEMSHIM_LOG: 0 off ... 3 every hook */
+	int stats;		/* PMEMSHIM_STATS: 0 off, 1 stderr, 2 file */
+	enum pmem2_granularity emu_gran;	/* PMEMSHIM_GRANULARITY */
+	size_t npaths;
+	char paths[SHIM_MAX_PATHS][256];	/* canonical, no trailing / */
+	char stats_file[256];
+};
+
+extern struct shim_config shim_cfg;
+
+/*
+ * shim_init -- parse the environment once (idempotent, thread-safe; the
+ * mmap hooks call it when they run before the constructor did).
+ */
+void shim_init(void);
+/* shim_ready -- true once shim_init has finished. */
+extern _Atomic int shim_inited;
+
+/* shim_log -- a line on the original stderr (never stdio, never malloc). */
+void shim_log(int level, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* shim_write_err -- raw bytes to the original stderr, if still open. */
+void shim_write_err(const char *buf, size_t len);
+
+/*
+ * In_hook -- set while a hook runs core code, so the core's own calls to
+ * memcpy/memmove/mmap (which bind to our hooks inside libpmemshim.so) go
+ * straight to the real functions instead of recursing.  initial-exec TLS:
+ * no allocation, no lazy TLS set-up on first touch.
+ */
+extern __thread int shim_in_hook
+	__attribute__((tls_model("initial-exec")));
+
+/* ---- classification (classify.c) ----------------------------------- */
+
+enum shim_class {
+	SHIM_NOT_DAX = 0,
+	SHIM_REAL_DAX,		/* devdax, STATX_ATTR_DAX or MAP_SYNC probe */
+	SHIM_EMULATED_DAX,	/* under a PMEMSHIM_DAX_PATHS directory */
+};
+
+/*
+ * shim_classify -- the class of the open file fd (st: its fstat), cached
+ * per (device, inode) and revalidated by ctime, so that a reused inode
+ * number is never trusted.
+ */
+enum shim_class shim_classify(int fd, const struct stat *st);
+/* Granularity of real-DAX mappings once decided (sysfs read once). */
+extern enum pmem2_granularity shim_real_gran;
+void shim_classify_atfork_child(void);
+
+/* ---- mappings (hooks_mmap.c) --------------------------------------- */
+
+/*
+ * struct shim_map -- a mapping the shim took over.  Never returned to
+ * malloc: a hook in another thread may still read one that a racing munmap
+ * just retired (that is a program bug, but it must not become a crash).
+ */
+struct shim_map {
+	struct pmem2_map m;	/* m.shim_data == this */
+	dev_t dev;
+	ino_t ino;
+	uintptr_t base;		/* an address of the mapping ... */
+	off_t base_off;		/* ... and the file offset it maps */
+	enum shim_class cls;
+	struct shim_map *next_free;
+};
+
+/* shim_map_of -- the shim mapping an entry's object is, or NULL. */
+struct registry_entry;
+struct shim_map *shim_map_of(const struct registry_entry *e);
+
+/* Number of live shim mappings (fsync's fast exit). */
+extern _Atomic long shim_nmaps;
+
+/* ---- msync / flushing (hooks_msync.c) ------------------------------ */
+
+/*
+ * shim_flush_file -- flush every resident page of every shim mapping of
+ * (dev, ino) in file range [off, off + len) (len 0: all); returns bytes
+ * covered.  except: a mapping to skip (already flushed by the caller);
+ * drain: end with the mappings' drain (fsync), else the caller drains.
+ */
+size_t shim_flush_file(dev_t dev, ino_t ino, off_t off, size_t len,
+	const struct shim_map *except, bool drain);
+
+/* ---- statistics (stats.c) ------------------------------------------ */
+
+enum shim_counter {
+	ST_MAPS_TAKEN,		/* mmaps of DAX files taken over */
+	ST_MAPS_DAX_PASSED,	/* DAX files mapped but left to the kernel */
+	ST_MAPS_NOT_REG,	/* taken but not registrable (no MAP_SYNC) */
+	ST_MSYNC_USER,		/* msyncs served entirely in user space */
+	ST_MSYNC_MIXED,		/* partly user space, partly kernel */
+	ST_MSYNC_KERNEL,	/* msyncs that touched a DAX range but went to
+				 * the kernel (bad arguments, PAGE maps) */
+	ST_MSYNC_BYTES,		/* bytes flushed from user space */
+	ST_MSYNC_SKIPPED,	/* bytes not flushed: pages not resident */
+	ST_FSYNC_FLUSH,		/* fsync/fdatasync that flushed mappings */
+	ST_COPY_CALLS,		/* memcpy/memmove into a DAX mapping */
+	ST_COPY_BYTES,
+	ST_COPY_NT_BYTES,	/* of which through the core's mover */
+	ST_UNMAPS,		/* munmap/mremap/MAP_FIXED over DAX ranges */
+	ST_NCOUNTERS
+};
+
+extern _Atomic unsigned long shim_counters[ST_NCOUNTERS];
+
+static inline void
+shim_count(enum shim_counter c, unsigned long n)
+{
+	atomic_fetch_add_explicit(&shim_counters[c], n, memory_order_relaxed);
+}
+
+enum shim_site_kind { SITE_MSYNC, SITE_COPY };
+/* shim_site -- attribute one call (and bytes) to the caller's address. */
+void shim_site(enum shim_site_kind kind, void *ip, size_t bytes);
+/* shim_site_msync -- capture the msync caller's stack with libunwind. */
+void shim_site_msync(size_t bytes);
+void shim_stats_report(void);
+
+/* ---- real functions (hooks_mem.c) ---------------------------------- */
+
+void shim_resolve_real(void);
+extern void *(*_Atomic shim_real_memcpy)(void *, const void *, size_t);
+
+#endif /* PMEMSHIM_SHIM_H */

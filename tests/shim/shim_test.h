@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* shim_test.h -- helpers for the programs run under LD_PRELOAD=libpmemshim. */
+#ifndef SHIM_TEST_H
+#define SHIM_TEST_H
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define SKIP 77
+
+static int Failures;
+
+#define CHECK(c) do { \
+	if (!(c)) { \
+		fprintf(stderr, "%s:%d: FAIL: %s (errno %d: %s)\n", __FILE__, \
+			__LINE__, #c, errno, strerror(errno)); \
+		Failures++; \
+	} \
+} while (0)
+
+#define FATAL(c) do { \
+	if (!(c)) { \
+		fprintf(stderr, "%s:%d: FATAL: %s (errno %d: %s)\n", \
+			__FILE__, __LINE__, #c, errno, strerror(errno)); \
+		exit(1); \
+	} \
+} while (0)
+
+static unsigned long (*Counter)(const char *);
+static int (*Gran)(const void *);
+
+/*
+ * shim_test_init -- the shim must be preloaded (else FAIL: the test command
+ * sets LD_PRELOAD) and PMEMSHIM_DAX_PATHS must name a directory (the
+ * emulated-DAX dir of the tests; created here when missing).
+ */
+static const char *
+shim_test_init(void)
+{
+	Counter = (unsigned long (*)(const char *))dlsym(RTLD_DEFAULT,
+			"pmemshim_counter");
+	Gran = (int (*)(const void *))dlsym(RTLD_DEFAULT,
+			"pmemshim_mapping_granularity");
+	FATAL(Counter && Gran);
+	const char *d = getenv("PMEMSHIM_DAX_PATHS");
+	FATAL(d && *d && !strchr(d, ':'));
+	char tmp[512];
+	snprintf(tmp, sizeof(tmp), "%s", d);
+	for (char *c = tmp + 1; *c; c++)
+		if (*c == '/') {
+			*c = '\0';
+			mkdir(tmp, 0755);
+			*c = '/';
+		}
+	mkdir(tmp, 0755);
+	return d;
+}
+
+static unsigned long
+ctr(const char *name)
+{
+	unsigned long v = Counter(name);
+	FATAL(v != (unsigned long)-1);
+	return v;
+}
+
+/* a file of size bytes filled with byte c, path dir/name; returns the fd */
+static int
+make_file(const char *dir, const char *name, size_t size, int c,
+		char *path_out)
+{
+	char path[512];
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if (path_out)
+		strcpy(path_out, path);
+	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+	FATAL(fd >= 0);
+	char buf[4096];
+	memset(buf, c, sizeof(buf));
+	for (size_t off = 0; off < size; off += sizeof(buf)) {
+		size_t n = size - off < sizeof(buf) ? size - off : sizeof(buf);
+		FATAL(pwrite(fd, buf, n, (off_t)off) == (ssize_t)n);
+	}
+	return fd;
+}
+
+/* a directory outside PMEMSHIM_DAX_PATHS, on the same tmpfs */
+static const char *
+plain_dir(void)
+{
+	static char d[256];
+	snprintf(d, sizeof(d), "/dev/shm/pmemshim-plain-%d", (int)getpid());
+	mkdir(d, 0755);
+	return d;
+}
+
+static int
+finish(void)
+{
+	if (Failures)
+		fprintf(stderr, "%d check(s) failed\n", Failures);
+	return Failures ? 1 : 0;
+}
+
+#endif /* SHIM_TEST_H */

@@ -26,10 +26,6 @@ struct pmem2_map {
 	pmem2_memcpy_fn memcpy_fn;
 	pmem2_memset_fn memset_fn;
 
-	/* ordered index inside a reservation (vm_reservation.c) */
-	struct pmem2_map *rsv_left, *rsv_right;
-	int rsv_height;
-
 	void *shim_data;	/* owned by the shim; the core never reads it */
 };
 

@@ -81,7 +81,6 @@ map_legacy_clone(struct pmem2_map *dst, const struct pmem2_map *src,
 	dst->addr = start;
 	dst->reserved_length = ALIGN_UP(len, Pagesize);
 	dst->content_length = len;
-	dst->rsv_left = dst->rsv_right = NULL;
 	return registry_insert((uintptr_t)start,
 			(uintptr_t)start + dst->reserved_length, dst,
 			REGISTRY_MAP, NULL);

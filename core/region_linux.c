@@ -95,8 +95,13 @@ region_devdax_size(const struct pmem2_source *src, size_t *size)
 int
 region_devdax_alignment(const struct pmem2_source *src, size_t *align)
 {
-	int ret = read_devdax_number(src, "device/align",
+	/* kernels since 5.x put it next to size (seen on Debian's 6.1);
+	 * older ones only under the device link */
+	int ret = read_devdax_number(src, "align",
 			PMEM2_E_INVALID_ALIGNMENT_FORMAT, align);
+	if (ret == -ENOENT)
+		ret = read_devdax_number(src, "device/align",
+				PMEM2_E_INVALID_ALIGNMENT_FORMAT, align);
 	if (ret)
 		return ret;
 	if (*align == 0 || (*align & (*align - 1))) {

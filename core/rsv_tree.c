@@ -1,164 +1,224 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* rsv_tree.c -- intrusive AVL tree of mappings ordered by address. */
-#include "map.h"
+/* rsv_tree.c -- AVL tree of a reservation's mappings, nodes from slabs. */
+#include <stdlib.h>
+
+#include "pmem2_utils.h"
 #include "rsv_tree.h"
 
-#define KEY(n) ((uintptr_t)(n)->addr)
+#define SLAB_NODES 256
+
+struct rsv_slab {
+	struct rsv_slab *next;
+	struct rsv_node nodes[SLAB_NODES];
+};
+
+int
+rsv_tree_reserve(struct rsv_tree *t)
+{
+	if (t->free)
+		return 0;
+	int err;
+	struct rsv_slab *s = pmem2_malloc(sizeof(*s), &err);
+	if (!s)
+		return err;
+	s->next = t->slabs;
+	t->slabs = s;
+	for (int i = SLAB_NODES - 1; i >= 0; i--) {
+		s->nodes[i].left = t->free;
+		t->free = &s->nodes[i];
+	}
+	return 0;
+}
+
+void
+rsv_tree_destroy(struct rsv_tree *t)
+{
+	while (t->slabs) {
+		struct rsv_slab *s = t->slabs;
+		t->slabs = s->next;
+		free(s);
+	}
+	t->root = t->free = NULL;
+}
 
 static int
-height(const struct pmem2_map *n)
+height(const struct rsv_node *n)
 {
-	return n ? n->rsv_height : 0;
+	return n ? n->height : 0;
 }
 
 static void
-update(struct pmem2_map *n)
+update(struct rsv_node *n)
 {
-	int l = height(n->rsv_left), r = height(n->rsv_right);
-	n->rsv_height = (l > r ? l : r) + 1;
+	int l = height(n->left), r = height(n->right);
+	n->height = (l > r ? l : r) + 1;
 }
 
-static struct pmem2_map *
-rotate_right(struct pmem2_map *n)
+static struct rsv_node *
+rotate_right(struct rsv_node *n)
 {
-	struct pmem2_map *l = n->rsv_left;
-	n->rsv_left = l->rsv_right;
-	l->rsv_right = n;
+	struct rsv_node *l = n->left;
+	n->left = l->right;
+	l->right = n;
 	update(n);
 	update(l);
 	return l;
 }
 
-static struct pmem2_map *
-rotate_left(struct pmem2_map *n)
+static struct rsv_node *
+rotate_left(struct rsv_node *n)
 {
-	struct pmem2_map *r = n->rsv_right;
-	n->rsv_right = r->rsv_left;
-	r->rsv_left = n;
+	struct rsv_node *r = n->right;
+	n->right = r->left;
+	r->left = n;
 	update(n);
 	update(r);
 	return r;
 }
 
 /* rebalance -- restore the AVL invariant at n after one insert/remove. */
-static struct pmem2_map *
-rebalance(struct pmem2_map *n)
+static struct rsv_node *
+rebalance(struct rsv_node *n)
 {
 	update(n);
-	int bal = height(n->rsv_left) - height(n->rsv_right);
+	int bal = height(n->left) - height(n->right);
 	if (bal > 1) {
-		if (height(n->rsv_left->rsv_left) <
-				height(n->rsv_left->rsv_right))
-			n->rsv_left = rotate_left(n->rsv_left);
+		if (height(n->left->left) < height(n->left->right))
+			n->left = rotate_left(n->left);
 		return rotate_right(n);
 	}
 	if (bal < -1) {
-		if (height(n->rsv_right->rsv_right) <
-				height(n->rsv_right->rsv_left))
-			n->rsv_right = rotate_right(n->rsv_right);
+		if (height(n->right->right) < height(n->right->left))
+			n->right = rotate_right(n->right);
 		return rotate_left(n);
 	}
 	return n;
 }
 
-struct pmem2_map *
-rsv_tree_insert(struct pmem2_map *root, struct pmem2_map *node)
+static struct rsv_node *
+insert(struct rsv_node *root, struct rsv_node *node)
 {
-	if (!root) {
-		node->rsv_left = node->rsv_right = NULL;
-		node->rsv_height = 1;
+	if (!root)
 		return node;
-	}
-	if (KEY(node) < KEY(root))
-		root->rsv_left = rsv_tree_insert(root->rsv_left, node);
+	if (node->start < root->start)
+		root->left = insert(root->left, node);
 	else
-		root->rsv_right = rsv_tree_insert(root->rsv_right, node);
+		root->right = insert(root->right, node);
 	return rebalance(root);
 }
 
-static struct pmem2_map *
-remove_min(struct pmem2_map *n, struct pmem2_map **min)
+void
+rsv_tree_insert(struct rsv_tree *t, struct pmem2_map *map, uintptr_t start,
+		uintptr_t end)
 {
-	if (!n->rsv_left) {
+	struct rsv_node *n = t->free;	/* reserved by rsv_tree_reserve */
+	t->free = n->left;
+	n->start = start;
+	n->end = end;
+	n->map = map;
+	n->left = n->right = NULL;
+	n->height = 1;
+	t->root = insert(t->root, n);
+}
+
+static struct rsv_node *
+remove_min(struct rsv_node *n, struct rsv_node **min)
+{
+	if (!n->left) {
 		*min = n;
-		return n->rsv_right;
+		return n->right;
 	}
-	n->rsv_left = remove_min(n->rsv_left, min);
+	n->left = remove_min(n->left, min);
 	return rebalance(n);
 }
 
-struct pmem2_map *
-rsv_tree_remove(struct pmem2_map *root, struct pmem2_map *node, int *found)
+static struct rsv_node *
+remove_node(struct rsv_node *root, const struct pmem2_map *map,
+		uintptr_t key, struct rsv_node **gone)
 {
 	if (!root)
 		return NULL;
-	if (KEY(node) < KEY(root)) {
-		root->rsv_left = rsv_tree_remove(root->rsv_left, node, found);
-	} else if (KEY(node) > KEY(root)) {
-		root->rsv_right = rsv_tree_remove(root->rsv_right, node, found);
+	if (key < root->start) {
+		root->left = remove_node(root->left, map, key, gone);
+	} else if (key > root->start) {
+		root->right = remove_node(root->right, map, key, gone);
 	} else {
-		if (root != node)
-			return root; /* same address, other object: absent */
-		*found = 1;
-		if (!root->rsv_right)
-			return root->rsv_left;
-		struct pmem2_map *min;
-		struct pmem2_map *right = remove_min(root->rsv_right, &min);
-		min->rsv_right = right;
-		min->rsv_left = root->rsv_left;
+		if (root->map != map)
+			return root; /* same address, other mapping: absent */
+		*gone = root;
+		if (!root->right)
+			return root->left;
+		struct rsv_node *min;
+		struct rsv_node *right = remove_min(root->right, &min);
+		min->right = right;
+		min->left = root->left;
 		return rebalance(min);
 	}
 	return rebalance(root);
 }
 
-struct pmem2_map *
-rsv_tree_floor(struct pmem2_map *n, uintptr_t key)
+int
+rsv_tree_remove(struct rsv_tree *t, struct pmem2_map *map, uintptr_t start)
 {
-	struct pmem2_map *best = NULL;
+	struct rsv_node *gone = NULL;
+	t->root = remove_node(t->root, map, start, &gone);
+	if (!gone)
+		return -1;
+	gone->left = t->free;
+	t->free = gone;
+	return 0;
+}
+
+struct rsv_node *
+rsv_tree_floor(const struct rsv_tree *t, uintptr_t key)
+{
+	struct rsv_node *best = NULL, *n = t->root;
 	while (n) {
-		if (KEY(n) <= key) {
+		if (n->start <= key) {
 			best = n;
-			n = n->rsv_right;
+			n = n->right;
 		} else {
-			n = n->rsv_left;
+			n = n->left;
 		}
 	}
 	return best;
 }
 
-struct pmem2_map *
-rsv_tree_below(struct pmem2_map *n, uintptr_t key)
+struct rsv_node *
+rsv_tree_below(const struct rsv_tree *t, uintptr_t key)
 {
-	return key ? rsv_tree_floor(n, key - 1) : NULL;
+	return key ? rsv_tree_floor(t, key - 1) : NULL;
 }
 
-struct pmem2_map *
-rsv_tree_above(struct pmem2_map *n, uintptr_t key)
+struct rsv_node *
+rsv_tree_above(const struct rsv_tree *t, uintptr_t key)
 {
-	struct pmem2_map *best = NULL;
+	struct rsv_node *best = NULL, *n = t->root;
 	while (n) {
-		if (KEY(n) > key) {
+		if (n->start > key) {
 			best = n;
-			n = n->rsv_left;
+			n = n->left;
 		} else {
-			n = n->rsv_right;
+			n = n->right;
 		}
 	}
 	return best;
 }
 
-struct pmem2_map *
-rsv_tree_first(struct pmem2_map *n)
+struct rsv_node *
+rsv_tree_first(const struct rsv_tree *t)
 {
-	while (n && n->rsv_left)
-		n = n->rsv_left;
+	struct rsv_node *n = t->root;
+	while (n && n->left)
+		n = n->left;
 	return n;
 }
 
-struct pmem2_map *
-rsv_tree_last(struct pmem2_map *n)
+struct rsv_node *
+rsv_tree_last(const struct rsv_tree *t)
 {
-	while (n && n->rsv_right)
-		n = n->rsv_right;
+	struct rsv_node *n = t->root;
+	while (n && n->right)
+		n = n->right;
 	return n;
 }

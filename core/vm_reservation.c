@@ -128,6 +128,7 @@ pmem2_vm_reservation_delete(struct pmem2_vm_reservation **rsv_ptr)
 	}
 	pthread_rwlock_unlock(&rsv->lock);
 	pthread_rwlock_destroy(&rsv->lock);
+	rsv_tree_destroy(&rsv->tree);
 	free(rsv);
 	*rsv_ptr = NULL;
 	return 0;
@@ -170,11 +171,11 @@ out:
 static struct pmem2_map *
 first_overlap(struct pmem2_vm_reservation *rsv, uintptr_t a, uintptr_t b)
 {
-	struct pmem2_map *m = rsv_tree_floor(rsv->root, a);
-	if (m && (uintptr_t)m->addr + m->content_length > a)
-		return (uintptr_t)m->addr < b ? m : NULL;
-	m = rsv_tree_above(rsv->root, a);
-	return m && (uintptr_t)m->addr < b ? m : NULL;
+	struct rsv_node *n = rsv_tree_floor(&rsv->tree, a);
+	if (n && n->end > a)
+		return n->start < b ? n->map : NULL;
+	n = rsv_tree_above(&rsv->tree, a);
+	return n && n->start < b ? n->map : NULL;
 }
 
 PMEM2_API int
@@ -264,12 +265,13 @@ pmem2_vm_reservation_map_find(struct pmem2_vm_reservation *rsv,
  */
 static int
 find_by(struct pmem2_vm_reservation *rsv, struct pmem2_map **out,
-		struct pmem2_map *(*pick)(struct pmem2_map *, uintptr_t),
+		struct rsv_node *(*pick)(const struct rsv_tree *, uintptr_t),
 		uintptr_t key, const char *what)
 {
 	errormsg_clear();
 	pthread_rwlock_rdlock(&rsv->lock);
-	*out = pick(rsv->root, key);
+	struct rsv_node *n = pick(&rsv->tree, key);
+	*out = n ? n->map : NULL;
 	pthread_rwlock_unlock(&rsv->lock);
 	if (!*out) {
 		ERR("no %s mapping in the reservation", what);
@@ -278,18 +280,18 @@ find_by(struct pmem2_vm_reservation *rsv, struct pmem2_map **out,
 	return 0;
 }
 
-static struct pmem2_map *
-pick_first(struct pmem2_map *root, uintptr_t key)
+static struct rsv_node *
+pick_first(const struct rsv_tree *t, uintptr_t key)
 {
 	(void) key;
-	return rsv_tree_first(root);
+	return rsv_tree_first(t);
 }
 
-static struct pmem2_map *
-pick_last(struct pmem2_map *root, uintptr_t key)
+static struct rsv_node *
+pick_last(const struct rsv_tree *t, uintptr_t key)
 {
 	(void) key;
-	return rsv_tree_last(root);
+	return rsv_tree_last(t);
 }
 
 PMEM2_API int
@@ -341,13 +343,17 @@ rsv_acquire_range(struct pmem2_vm_reservation *rsv, size_t offset, size_t len)
 		pthread_rwlock_unlock(&rsv->lock);
 		return PMEM2_E_MAPPING_EXISTS;
 	}
-	return 0;
+	int ret = rsv_tree_reserve(&rsv->tree);
+	if (ret)
+		pthread_rwlock_unlock(&rsv->lock);
+	return ret;
 }
 
 void
 rsv_insert_release(struct pmem2_vm_reservation *rsv, struct pmem2_map *map)
 {
-	rsv->root = rsv_tree_insert(rsv->root, map);
+	rsv_tree_insert(&rsv->tree, map, (uintptr_t)map->addr,
+		(uintptr_t)map->addr + map->content_length);
 	rsv->nmaps++;
 	pthread_rwlock_unlock(&rsv->lock);
 }
@@ -367,9 +373,7 @@ rsv_release(struct pmem2_vm_reservation *rsv)
 int
 rsv_remove_locked(struct pmem2_vm_reservation *rsv, struct pmem2_map *map)
 {
-	int found = 0;
-	rsv->root = rsv_tree_remove(rsv->root, map, &found);
-	if (!found) {
+	if (rsv_tree_remove(&rsv->tree, map, (uintptr_t)map->addr)) {
 		ERR("the mapping %p is not in the reservation", map->addr);
 		return PMEM2_E_MAPPING_NOT_FOUND;
 	}
@@ -381,9 +385,8 @@ struct pmem2_map *
 rsv_map_at(struct pmem2_vm_reservation *rsv, const void *addr)
 {
 	pthread_rwlock_rdlock(&rsv->lock);
-	struct pmem2_map *m = rsv_tree_floor(rsv->root, (uintptr_t)addr);
-	if (m && (uintptr_t)addr >= (uintptr_t)m->addr + m->content_length)
-		m = NULL;
+	struct rsv_node *n = rsv_tree_floor(&rsv->tree, (uintptr_t)addr);
+	struct pmem2_map *m = n && (uintptr_t)addr < n->end ? n->map : NULL;
 	pthread_rwlock_unlock(&rsv->lock);
 	return m;
 }

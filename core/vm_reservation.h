@@ -9,6 +9,7 @@
 #include <pthread.h>
 
 #include "pmem2_utils.h"
+#include "rsv_tree.h"
 
 struct pmem2_map;
 
@@ -16,15 +17,16 @@ struct pmem2_vm_reservation {
 	void *addr;
 	size_t size;
 	pthread_rwlock_t lock;		/* guards the index and addr/size */
-	struct pmem2_map *root;		/* AVL tree of mappings by address */
+	struct rsv_tree tree;		/* the mappings, by address */
 	size_t nmaps;
 };
 
 /*
  * rsv_acquire_range -- take the reservation's write lock and check that
  * [offset, offset + len) is inside it and free.  On success the lock stays
- * held until rsv_insert_release()/rsv_release().  Errors (lock released):
- * PMEM2_E_LENGTH_OUT_OF_RANGE, PMEM2_E_MAPPING_EXISTS.
+ * held until rsv_insert_release()/rsv_release(), and the index has room for
+ * the mapping.  Errors (lock released): PMEM2_E_LENGTH_OUT_OF_RANGE,
+ * PMEM2_E_MAPPING_EXISTS, -ENOMEM.
  */
 int rsv_acquire_range(struct pmem2_vm_reservation *rsv, size_t offset,
 	size_t len);

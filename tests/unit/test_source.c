@@ -112,7 +112,8 @@ Test(source, anonymous)
 static char Root[128];
 
 static void
-fake_devdax(const char *size, const char *align, const char *subsystem)
+fake_devdax_at(const char *size, const char *align, const char *subsystem,
+		const char *align_name)
 {
 	strcpy(Root, "/tmp/pmem2-fakesys-XXXXXX");
 	cr_assert_not_null(mkdtemp(Root));
@@ -127,7 +128,7 @@ fake_devdax(const char *size, const char *align, const char *subsystem)
 	snprintf(path, sizeof(path), "%s/sys/dev/char/%u:%u/subsystem", Root,
 		major(st.st_rdev), minor(st.st_rdev));
 	cr_assert(symlink(dir, path) == 0);
-	const char *names[] = { "size", "device/align" };
+	const char *names[] = { "size", align_name };
 	const char *vals[] = { size, align };
 	for (int i = 0; i < 2; i++) {
 		if (!vals[i])
@@ -140,6 +141,12 @@ fake_devdax(const char *size, const char *align, const char *subsystem)
 		fclose(f);
 	}
 	region_set_sysfs_root(Root);
+}
+
+static void
+fake_devdax(const char *size, const char *align, const char *subsystem)
+{
+	fake_devdax_at(size, align, subsystem, "device/align");
 }
 
 static void
@@ -180,6 +187,20 @@ Test(source, devdax_fake_sysfs, .fini = cleanup_fake)
 	pmem2_config_set_length(cfg, 4096);
 	ut_assert_err(pmem2_map_new(&map, cfg, src), PMEM2_E_LENGTH_UNALIGNED);
 	pmem2_config_delete(&cfg);
+	pmem2_source_delete(&src);
+	close(fd);
+}
+
+/* Linux 6.1 has the attribute next to size, with no device/ link */
+Test(source, devdax_align_beside_size, .fini = cleanup_fake)
+{
+	fake_devdax_at("4194304\n", "1048576\n", "dax", "align");
+	int fd = open("/dev/null", O_RDWR);
+	struct pmem2_source *src;
+	ut_assert_ok(pmem2_source_from_fd(&src, fd));
+	size_t align;
+	ut_assert_ok(pmem2_source_alignment(src, &align));
+	cr_assert_eq(align, 1048576);
 	pmem2_source_delete(&src);
 	close(fd);
 }

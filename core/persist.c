@@ -1,122 +1,271 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * persist.c -- PLACEHOLDER flush core: plain and correct, not fast.
- * Replaced by the CPU-dispatched flush core and mover (issue 3).
+ * persist.c -- the flush core: chooses, once, the flush instruction and the
+ * mover variant from CPUID and the PMEM_* switches, and hands each mapping
+ * its persist/flush/drain/memmove/memcpy/memset functions.
  */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "flush.h"
 #include "map.h"
 #include "os.h"
 #include "persist.h"
+#include "x86_64/flush_x86.h"
 
-static void
-persist_pages(const void *ptr, size_t size)
-{
-	uintptr_t a = ALIGN_DOWN((uintptr_t)ptr, Pagesize);
-	size += (uintptr_t)ptr - a;
-	/* a persist function cannot report failure; msync on a mapped range
-	 * of a regular file does not fail */
-	(void) os_msync((void *)a, size, MS_SYNC);
-}
+size_t memops_nt_threshold = MEMOPS_NT_THRESHOLD_DEFAULT;
+size_t memops_nt_threshold_eadr = MEMOPS_NT_THRESHOLD_EADR_DEFAULT;
 
-static void
-flush_clflush(const void *ptr, size_t size)
-{
-	uintptr_t a = ALIGN_DOWN((uintptr_t)ptr, 64);
-	for (; a < (uintptr_t)ptr + size; a += 64)
-		__asm__ volatile("clflush %0" : "+m"(*(volatile char *)a));
-}
+/*
+ * The choice made by flush_init_from_env().  Written before the first
+ * mapping exists (library constructor), read-only afterwards.
+ */
+static struct {
+	enum flush_kind kind;		/* for CACHE_LINE mappings */
+	const struct memops_isa *isa;
+	int no_flush;			/* PMEM_NO_FLUSH: -1 unset, 0, 1 */
+} Chosen = { FLUSH_CLFLUSH, &memops_sse2, -1 };
 
-static void
-flush_none(const void *ptr, size_t size)
-{
-	(void) ptr;
-	(void) size;
-}
-
-static void
-drain_sfence(void)
-{
-	__asm__ volatile("sfence" ::: "memory");
-}
-
-static void
-drain_none(void)
-{
-}
-
-static void
-persist_cl(const void *ptr, size_t size)
-{
-	flush_clflush(ptr, size);
-	drain_sfence();
-}
-
-static void
-persist_byte(const void *ptr, size_t size)
-{
-	(void) ptr;
-	(void) size;
-	drain_sfence();
-}
-
-#define MEM_FNS(suffix, flushfn, drainfn) \
-static void * \
-memmove_##suffix(void *d, const void *s, size_t n, unsigned flags) \
+/* Per flush kind: flush_<k> flushes, persist_<k> flushes and drains. */
+#define FLUSH_FNS(kn, K) \
+static void \
+flush_##kn(const void *p, size_t len) \
 { \
-	memmove(d, s, n); \
-	if (!(flags & PMEM2_F_MEM_NOFLUSH)) \
-		flushfn(d, n); \
-	if (!(flags & PMEM2_F_MEM_NODRAIN)) \
-		drainfn(); \
-	return d; \
+	flush_range(K, p, len); \
 } \
-static void * \
-memset_##suffix(void *d, int c, size_t n, unsigned flags) \
+static void \
+persist_##kn(const void *p, size_t len) \
 { \
-	memset(d, c, n); \
-	if (!(flags & PMEM2_F_MEM_NOFLUSH)) \
-		flushfn(d, n); \
-	if (!(flags & PMEM2_F_MEM_NODRAIN)) \
-		drainfn(); \
-	return d; \
+	flush_range(K, p, len); \
+	flush_sfence(); \
+}
+FLUSH_FNS(clwb, FLUSH_CLWB)
+FLUSH_FNS(clflushopt, FLUSH_CLFLUSHOPT)
+FLUSH_FNS(clflush, FLUSH_CLFLUSH)
+FLUSH_FNS(eadr, FLUSH_NONE)	/* BYTE: the "flush" is nothing, the drain stays */
+
+static const pmem2_flush_fn Flush_fns[FLUSH_KINDS] = {
+	flush_clwb, flush_clflushopt, flush_clflush, flush_eadr
+};
+static const pmem2_persist_fn Persist_fns[FLUSH_KINDS] = {
+	persist_clwb, persist_clflushopt, persist_clflush, persist_eadr
+};
+
+/* drain_fence -- CACHE_LINE and BYTE: SFENCE orders flushes and NT stores */
+static void
+drain_fence(void)
+{
+	flush_sfence();
 }
 
-MEM_FNS(page, persist_pages, drain_none)
-MEM_FNS(cl, flush_clflush, drain_sfence)
-MEM_FNS(byte, flush_none, drain_sfence)
+/* drain_nop -- PAGE: msync in the flush already waited for everything */
+static void
+drain_nop(void)
+{
+}
+
+/*
+ * persist_pages -- PAGE granularity: msync(MS_SYNC) the pages the range
+ * touches.  A persist function cannot return an error; a failure (a range
+ * that is not all mapped) is logged and written to stderr.
+ */
+static void
+persist_pages(const void *p, size_t len)
+{
+	uintptr_t a = ALIGN_DOWN((uintptr_t)p, Pagesize);
+	if (os_msync((void *)a, len + ((uintptr_t)p - a), MS_SYNC) == 0)
+		return;
+	int e = errno;
+	static const char msg[] = "libpmem2: msync failed in persist\n";
+	if (write(2, msg, sizeof(msg) - 1) < 0) {
+		/* nothing more to do */
+	}
+	LOG(1, "msync(%p, %zu): errno %d", (void *)a, len, e);
+	errno = e;
+}
+
+/*
+ * memmove_pages/memset_pages -- PAGE granularity: store without cache
+ * flushes (the eADR variant with NODRAIN), fence the non-temporal stores,
+ * then msync.  NODRAIN cannot skip the msync: it is the flush.
+ */
+static void *
+memmove_pages(void *d, const void *s, size_t len, unsigned flags)
+{
+	Chosen.isa->memmove[FLUSH_NONE](d, s, len,
+			flags | PMEM2_F_MEM_NODRAIN);
+	if (!(flags & PMEM2_F_MEM_NOFLUSH)) {
+		flush_sfence();
+		persist_pages(d, len);
+	}
+	return d;
+}
+
+static void *
+memset_pages(void *d, int c, size_t len, unsigned flags)
+{
+	Chosen.isa->memset[FLUSH_NONE](d, c, len, flags | PMEM2_F_MEM_NODRAIN);
+	if (!(flags & PMEM2_F_MEM_NOFLUSH)) {
+		flush_sfence();
+		persist_pages(d, len);
+	}
+	return d;
+}
+
+/*
+ * env_bad -- a PMEM_* variable we cannot use: say so on stderr (a single
+ * write(2), no stdio) and in the log; the caller keeps the default.
+ */
+static void
+env_bad(const char *name, const char *val, const char *want)
+{
+	char msg[200];
+	int n = snprintf(msg, sizeof(msg), "libpmem2: ignoring invalid "
+		"%s=\"%.40s\" (want %s)\n", name, val, want);
+	if (n > 0 && write(2, msg, (size_t)n) < 0) {
+		/* nothing more we can do */
+	}
+	LOG(1, "ignoring invalid %s=\"%.40s\" (want %s)", name, val, want);
+}
+
+/* env_bool -- "0" or "1"; unset or empty gives def. */
+static int
+env_bool(const char *name, int def)
+{
+	const char *v = secure_getenv(name);
+	if (!v || !*v)
+		return def;
+	if (strcmp(v, "0") == 0 || strcmp(v, "1") == 0)
+		return v[0] == '1';
+	env_bad(name, v, "0 or 1");
+	return def;
+}
+
+/* env_size -- a decimal byte count; 0 is allowed. */
+static size_t
+env_size(const char *name, size_t def)
+{
+	const char *v = secure_getenv(name);
+	if (!v || !*v)
+		return def;
+	char *end;
+	errno = 0;
+	unsigned long long x = strtoull(v, &end, 10);
+	if (*v < '0' || *v > '9' || *end || errno) {
+		env_bad(name, v, "a decimal number of bytes");
+		return def;
+	}
+	return (size_t)x;
+}
+
+/* choose_isa -- the widest usable mover, unless switched off (PMDK's order) */
+static const struct memops_isa *
+choose_isa(const struct cpu_features *f)
+{
+	int no_movnt = env_bool("PMEM_NO_MOVNT", 0);
+	int no_generic = env_bool("PMEM_NO_GENERIC_MEMCPY", 0);
+	int avx = env_bool("PMEM_AVX", 1);
+	int avx512f = env_bool("PMEM_AVX512F", 1);
+	int movdir64b = env_bool("PMEM_MOVDIR64B", 1);
+
+	if (no_movnt)
+		return no_generic ? &memops_libc : &memops_generic;
+	if (f->movdir64b && movdir64b)
+		return &memops_movdir64b;
+	if (f->avx512f && avx512f)
+		return &memops_avx512f;
+	if (f->avx && avx)
+		return &memops_avx;
+	return &memops_sse2;
+}
+
+void
+flush_init_from_env(void)
+{
+	struct cpu_features f;
+	cpu_detect(&f);
+
+	int no_clwb = env_bool("PMEM_NO_CLWB", 0);
+	int no_clflushopt = env_bool("PMEM_NO_CLFLUSHOPT", 0);
+	enum flush_kind k = FLUSH_CLFLUSH;
+	if (f.clwb && !no_clwb)
+		k = FLUSH_CLWB;
+	else if (f.clflushopt && !no_clflushopt)
+		k = FLUSH_CLFLUSHOPT;
+
+	Chosen.kind = k;
+	Chosen.isa = choose_isa(&f);
+	Chosen.no_flush = env_bool("PMEM_NO_FLUSH", -1);
+	memops_nt_threshold = env_size("PMEM_MOVNT_THRESHOLD",
+			MEMOPS_NT_THRESHOLD_DEFAULT);
+	memops_nt_threshold_eadr = env_size("PMEM_MOVNT_THRESHOLD",
+			MEMOPS_NT_THRESHOLD_EADR_DEFAULT);
+
+	LOG(3, "flush %s, mover %s, movnt threshold %zu (BYTE %zu)%s",
+		flush_kind_name(k), Chosen.isa->name, memops_nt_threshold,
+		memops_nt_threshold_eadr, Chosen.no_flush == 1 ?
+		", PMEM_NO_FLUSH=1" : "");
+}
 
 void
 persist_init(void)
 {
+	flush_init_from_env();
 }
 
+const char *
+flush_isa_name(void)
+{
+	return Chosen.isa->name;
+}
+
+enum flush_kind
+flush_chosen_kind(void)
+{
+	return Chosen.kind;
+}
+
+const char *
+flush_kind_name(enum flush_kind k)
+{
+	static const char *const names[FLUSH_KINDS] = {
+		"clwb", "clflushopt", "clflush", "none"
+	};
+	return (unsigned)k < FLUSH_KINDS ? names[k] : "?";
+}
+
+/*
+ * persist_set_fns -- PMEM_NO_FLUSH=1 treats CACHE_LINE like BYTE (no cache
+ * flushes, drain kept); PMEM_NO_FLUSH=0 treats BYTE like CACHE_LINE.  An
+ * unknown granularity gets the msync path, which is never wrong.
+ */
 void
 persist_set_fns(struct pmem2_map *map)
 {
-	switch (map->effective_granularity) {
-	case PMEM2_GRANULARITY_PAGE:
+	enum pmem2_granularity g = map->effective_granularity;
+	if (g == PMEM2_GRANULARITY_CACHE_LINE && Chosen.no_flush == 1)
+		g = PMEM2_GRANULARITY_BYTE;
+	else if (g == PMEM2_GRANULARITY_BYTE && Chosen.no_flush == 0)
+		g = PMEM2_GRANULARITY_CACHE_LINE;
+
+	if (g == PMEM2_GRANULARITY_CACHE_LINE || g == PMEM2_GRANULARITY_BYTE) {
+		enum flush_kind k = g == PMEM2_GRANULARITY_BYTE ? FLUSH_NONE :
+			Chosen.kind;
+		map->persist_fn = Persist_fns[k];
+		map->flush_fn = Flush_fns[k];
+		map->drain_fn = drain_fence;
+		map->memmove_fn = Chosen.isa->memmove[k];
+		map->memset_fn = Chosen.isa->memset[k];
+	} else {
 		map->persist_fn = persist_pages;
 		map->flush_fn = persist_pages;
-		map->drain_fn = drain_none;
-		map->memmove_fn = memmove_page;
-		map->memset_fn = memset_page;
-		break;
-	case PMEM2_GRANULARITY_CACHE_LINE:
-		map->persist_fn = persist_cl;
-		map->flush_fn = flush_clflush;
-		map->drain_fn = drain_sfence;
-		map->memmove_fn = memmove_cl;
-		map->memset_fn = memset_cl;
-		break;
-	default:
-		map->persist_fn = persist_byte;
-		map->flush_fn = flush_none;
-		map->drain_fn = drain_sfence;
-		map->memmove_fn = memmove_byte;
-		map->memset_fn = memset_byte;
-		break;
+		map->drain_fn = drain_nop;
+		map->memmove_fn = memmove_pages;
+		map->memset_fn = memset_pages;
 	}
+	/* every mover is overlap-safe, so memcpy is memmove, as in PMDK */
 	map->memcpy_fn = map->memmove_fn;
 }
 

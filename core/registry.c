@@ -309,7 +309,11 @@ static void
 atfork_child(void)
 {
 	atomic_store(&Readers, 0);
-	pthread_mutex_unlock(&Lock);
+	/* not unlock: the recursive mutex's owner is the parent's TID, which
+	 * the child's thread no longer has, so unlock would fail (EPERM) and
+	 * leave it locked forever; the child has one thread, re-create it */
+	pthread_mutex_t fresh = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
+	Lock = fresh;
 }
 
 __attribute__((constructor)) static void

@@ -121,6 +121,11 @@ shim_classify(int fd, const struct stat *st)
 			e->ctime.tv_nsec == st->st_ctim.tv_nsec) {
 		enum shim_class c = e->cls;
 		pthread_mutex_unlock(&Lock);
+		/* ctime ticks coarsely: a rename out of the DAX directory in
+		 * the same tick keeps it, so the path is checked again --
+		 * a wrong "emulated" would skip a real msync */
+		if (c == SHIM_EMULATED_DAX && !under_dax_path(fd))
+			c = SHIM_NOT_DAX;
 		return c;
 	}
 	enum shim_class c = classify_uncached(fd, st);
@@ -142,9 +147,19 @@ shim_classify(int fd, const struct stat *st)
 	return c;
 }
 
-/* shim_classify_atfork_child -- the forking thread may have held Lock */
+/*
+ * shim_classify_atfork -- 0: before fork (hold the lock so no other thread
+ * is half-way through the cache), 1: parent, 2: child (one thread left).
+ */
 void
-shim_classify_atfork_child(void)
+shim_classify_atfork(int phase)
 {
-	pthread_mutex_init(&Lock, NULL);
+	if (phase == 0) {
+		pthread_mutex_lock(&Lock);
+	} else if (phase == 1) {
+		pthread_mutex_unlock(&Lock);
+	} else {
+		pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
+		Lock = fresh;
+	}
 }

@@ -58,6 +58,20 @@ map_retire(struct shim_map *s)
 	pthread_mutex_unlock(&Alloc_lock);
 }
 
+/* shim_maps_atfork -- as shim_classify_atfork, for the free list's lock */
+void
+shim_maps_atfork(int phase)
+{
+	if (phase == 0) {
+		pthread_mutex_lock(&Alloc_lock);
+	} else if (phase == 1) {
+		pthread_mutex_unlock(&Alloc_lock);
+	} else {
+		pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
+		Alloc_lock = fresh;
+	}
+}
+
 struct shim_map *
 shim_map_of(const struct registry_entry *e)
 {

@@ -155,8 +155,30 @@ parse_choice(const char *name, const char *v, const char *const *words,
 }
 
 static void
+atfork_prepare(void)
+{
+	shim_classify_atfork(0);
+	shim_maps_atfork(0);
+}
+
+static void
+atfork_parent(void)
+{
+	shim_maps_atfork(1);
+	shim_classify_atfork(1);
+}
+
+static void
+atfork_child(void)
+{
+	shim_maps_atfork(2);
+	shim_classify_atfork(2);
+}
+
+static void
 init_once(void)
 {
+	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
 	struct stat st;
 	if (fstat(2, &st) == 0) {
 		Err_dev = st.st_dev;

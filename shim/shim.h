@@ -69,7 +69,9 @@ enum shim_class {
 enum shim_class shim_classify(int fd, const struct stat *st);
 /* Granularity of real-DAX mappings once decided (sysfs read once). */
 extern enum pmem2_granularity shim_real_gran;
-void shim_classify_atfork_child(void);
+/* fork: 0 prepare, 1 parent, 2 child (init.c registers them) */
+void shim_classify_atfork(int phase);
+void shim_maps_atfork(int phase);
 
 /* ---- mappings (hooks_mmap.c) --------------------------------------- */
 

@@ -63,7 +63,7 @@ shim_test_init(void)
 	return d;
 }
 
-static unsigned long
+__attribute__((unused)) static unsigned long
 ctr(const char *name)
 {
 	unsigned long v = Counter(name);
@@ -72,7 +72,7 @@ ctr(const char *name)
 }
 
 /* a file of size bytes filled with byte c, path dir/name; returns the fd */
-static int
+__attribute__((unused)) static int
 make_file(const char *dir, const char *name, size_t size, int c,
 		char *path_out)
 {
@@ -92,7 +92,7 @@ make_file(const char *dir, const char *name, size_t size, int c,
 }
 
 /* a directory outside PMEMSHIM_DAX_PATHS, on the same tmpfs */
-static const char *
+__attribute__((unused)) static const char *
 plain_dir(void)
 {
 	static char d[256];

@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * shim_mixed.c -- one DAX file mapped shared, private and read-only at
+ * once: only the writable shared mapping is taken over, private writes
+ * never reach the file, and fsync of the file flushes its mappings.
+ */
+#include "shim_test.h"
+
+#define PG 4096
+
+int
+main(void)
+{
+	const char *dax = shim_test_init();
+	char path[512];
+	int fd = make_file(dax, "mixed", 8 * PG, 'm', path);
+	unsigned long taken = ctr("maps_taken_over");
+	char *sh = mmap(NULL, 8 * PG, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+			0);
+	char *pv = mmap(NULL, 8 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd,
+			0);
+	char *ro = mmap(NULL, 8 * PG, PROT_READ, MAP_SHARED, fd, 0);
+	FATAL(sh != MAP_FAILED && pv != MAP_FAILED && ro != MAP_FAILED);
+	CHECK(ctr("maps_taken_over") == taken + 1);
+	CHECK(Gran(sh) >= 0 && Gran(pv) == -1 && Gran(ro) == -1);
+
+	pv[0] = 'P';
+	sh[PG] = 'S';
+	CHECK(msync(pv, 8 * PG, MS_SYNC) == 0);
+	CHECK(msync(sh, 8 * PG, MS_SYNC) == 0);
+	char c;
+	CHECK(pread(fd, &c, 1, 0) == 1 && c == 'm');
+	CHECK(pread(fd, &c, 1, PG) == 1 && c == 'S');
+	CHECK(ro[PG] == 'S' && pv[PG] == 'S');
+
+	/* a second shared mapping of the same file: msync through one
+	 * flushes the other's view of the same pages too */
+	char *sh2 = mmap(NULL, 8 * PG, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+			0);
+	FATAL(sh2 != MAP_FAILED && Gran(sh2) >= 0);
+	sh2[2 * PG] = 'T';
+	unsigned long fl = ctr("msync_bytes_flushed");
+	CHECK(msync(sh + 2 * PG, PG, MS_SYNC) == 0);
+	CHECK(ctr("msync_bytes_flushed") - fl == 2 * PG);
+
+	/* fsync / fdatasync of a DAX file flushes its mappings */
+	unsigned long fs = ctr("fsync_flushes");
+	sh[3 * PG] = 'Y';
+	CHECK(fsync(fd) == 0);
+	CHECK(fdatasync(fd) == 0);
+	CHECK(ctr("fsync_flushes") == fs + 2);
+	CHECK(pread(fd, &c, 1, 3 * PG) == 1 && c == 'Y');
+	CHECK(fsync(-1) == -1 && errno == EBADF);
+	munmap(sh, 8 * PG);
+	munmap(sh2, 8 * PG);
+	munmap(pv, 8 * PG);
+	munmap(ro, 8 * PG);
+	/* no mapping left: fsync is just the kernel's */
+	CHECK(fsync(fd) == 0 && ctr("fsync_flushes") == fs + 2);
+	close(fd);
+	unlink(path);
+	return finish();
+}

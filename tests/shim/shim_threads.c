@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * shim_threads.c -- many threads copying into and msyncing their own DAX
+ * regions while others map, split and unmap DAX files and copy into plain
+ * memory; every byte ends up in the files.
+ */
+#include <pthread.h>
+
+#include "shim_test.h"
+
+#define NT 6
+#define PG 4096
+#define ROUNDS 300
+
+static const char *Dax;
+static char *Shared;
+static int Fd;
+
+static void *
+writer(void *arg)
+{
+	long id = (long)arg;
+	char *mine = Shared + id * 16 * PG;
+	char buf[2 * PG];
+	for (int r = 0; r < ROUNDS; r++) {
+		memset(buf, (int)(id * 31 + r) & 0xff, sizeof(buf));
+		size_t off = (size_t)(r % 14) * PG;
+		memcpy(mine + off, buf, sizeof(buf));
+		memmove(mine + off + 10, mine + off, 100);
+		if (msync(mine, 16 * PG, MS_SYNC))
+			return (void *)1;
+	}
+	return NULL;
+}
+
+static void *
+churner(void *arg)
+{
+	char name[64];
+	snprintf(name, sizeof(name), "churn%ld", (long)arg);
+	char path[512];
+	int fd = make_file(Dax, name, 8 * PG, 'c', path);
+	char *plain = malloc(1 << 16);
+	for (int r = 0; r < ROUNDS; r++) {
+		char *m = mmap(NULL, 8 * PG, PROT_READ | PROT_WRITE,
+				MAP_SHARED, fd, 0);
+		if (m == MAP_FAILED || Gran(m) < 0)
+			return (void *)1;
+		m[3 * PG] = (char)r;
+		memcpy(plain, m, 4 * PG);
+		if (munmap(m + 2 * PG, 2 * PG) || msync(m, 2 * PG, MS_SYNC) ||
+				Gran(m + 2 * PG) >= 0 || Gran(m + 5 * PG) < 0)
+			return (void *)1;
+		munmap(m, 8 * PG);
+		if (Gran(m) >= 0 || Gran(m + 5 * PG) >= 0)
+			return (void *)1;
+	}
+	free(plain);
+	close(fd);
+	unlink(path);
+	return NULL;
+}
+
+int
+main(void)
+{
+	Dax = shim_test_init();
+	char path[512];
+	Fd = make_file(Dax, "threads", NT * 16 * PG, 0, path);
+	Shared = mmap(NULL, NT * 16 * PG, PROT_READ | PROT_WRITE, MAP_SHARED,
+			Fd, 0);
+	FATAL(Shared != MAP_FAILED && Gran(Shared) >= 0);
+	pthread_t t[NT + 2];
+	for (long i = 0; i < NT; i++)
+		FATAL(pthread_create(&t[i], NULL, writer, (void *)i) == 0);
+	for (long i = 0; i < 2; i++)
+		FATAL(pthread_create(&t[NT + i], NULL, churner,
+			(void *)i) == 0);
+	for (int i = 0; i < NT + 2; i++) {
+		void *r;
+		pthread_join(t[i], &r);
+		CHECK(r == NULL);
+	}
+	char *back = malloc(NT * 16 * PG);
+	FATAL(pread(Fd, back, NT * 16 * PG, 0) == NT * 16 * PG);
+	CHECK(memcmp(back, Shared, NT * 16 * PG) == 0);
+	/* the last round of each writer is in the file */
+	for (long id = 0; id < NT; id++) {
+		int r = ROUNDS - 1;
+		size_t off = (size_t)id * 16 * PG + (size_t)(r % 14) * PG;
+		CHECK(back[off + 200] == (char)((id * 31 + r) & 0xff));
+	}
+	munmap(Shared, NT * 16 * PG);
+	close(Fd);
+	unlink(path);
+	free(back);
+	return finish();
+}

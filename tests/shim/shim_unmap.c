@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * shim_unmap.c -- munmap (whole, head, tail, middle, shorter length),
+ * mremap (grow in place, grow and move, shrink) and mmap(MAP_FIXED) over
+ * registered ranges keep the registry exact; a regular file mapped where a
+ * DAX mapping was is never taken for DAX (its msync reaches the kernel).
+ */
+#include "shim_test.h"
+
+#define PG 4096
+
+static int
+registered(const char *p)
+{
+	return Gran(p) >= 0;
+}
+
+int
+main(void)
+{
+	const char *dax = shim_test_init();
+	const char *plain = plain_dir();
+	size_t len = 16 * PG;
+	char dpath[512], ppath[512];
+	int fd = make_file(dax, "unmap", 64 * PG, 'u', dpath);
+	int pfd = make_file(plain, "plain", 64 * PG, 'p', ppath);
+
+	char *d = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	FATAL(d != MAP_FAILED && registered(d));
+
+	/* a program seen here unmaps with a shorter length: tail stays */
+	CHECK(munmap(d, 4 * PG) == 0);
+	CHECK(!registered(d) && !registered(d + 3 * PG));
+	CHECK(registered(d + 4 * PG) && registered(d + 15 * PG));
+	/* tail cut */
+	CHECK(munmap(d + 14 * PG, 2 * PG) == 0);
+	CHECK(!registered(d + 14 * PG) && registered(d + 13 * PG));
+	/* middle cut: two pieces, both still served with the right data */
+	CHECK(munmap(d + 8 * PG, 2 * PG) == 0);
+	CHECK(registered(d + 7 * PG) && !registered(d + 8 * PG) &&
+		!registered(d + 9 * PG) && registered(d + 10 * PG));
+	d[10 * PG] = 'M';
+	d[7 * PG] = 'N';
+	unsigned long u0 = ctr("msync_user_space");
+	CHECK(msync(d + 10 * PG, 4 * PG, MS_SYNC) == 0);
+	CHECK(msync(d + 4 * PG, 4 * PG, MS_SYNC) == 0);
+	CHECK(ctr("msync_user_space") == u0 + 2);
+	char c;
+	CHECK(pread(fd, &c, 1, 10 * PG) == 1 && c == 'M');
+	CHECK(pread(fd, &c, 1, 7 * PG) == 1 && c == 'N');
+
+	/* MAP_FIXED of a regular file over the middle: not DAX there */
+	char *f = mmap(d + 5 * PG, 2 * PG, PROT_READ | PROT_WRITE,
+			MAP_SHARED | MAP_FIXED, pfd, 0);
+	CHECK(f == d + 5 * PG);
+	CHECK(!registered(f) && !registered(f + PG));
+	CHECK(registered(d + 4 * PG) && registered(d + 7 * PG));
+	u0 = ctr("msync_user_space");
+	f[0] = 'F';
+	CHECK(msync(f, 2 * PG, MS_SYNC) == 0);
+	CHECK(ctr("msync_user_space") == u0);
+	CHECK(pread(pfd, &c, 1, 0) == 1 && c == 'F');
+	/* MAP_FIXED anonymous over the rest */
+	char *a = mmap(d, 16 * PG, PROT_READ | PROT_WRITE,
+			MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+	CHECK(a == d);
+	for (int i = 0; i < 16; i++)
+		CHECK(!registered(d + i * PG));
+	munmap(a, 16 * PG);
+
+	/* mremap: grow in place or move; the new range is served */
+	d = mmap(NULL, 4 * PG, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	FATAL(d != MAP_FAILED && registered(d));
+	/* block in-place growth so that the kernel must move it */
+	char *blk = mmap(d + 4 * PG, PG, PROT_NONE, MAP_PRIVATE |
+			MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	char *m = mremap(d, 4 * PG, 32 * PG, MREMAP_MAYMOVE);
+	FATAL(m != MAP_FAILED);
+	if (blk == d + 4 * PG) {
+		CHECK(m != d);
+		CHECK(!registered(d));
+		munmap(blk, PG);
+	}
+	CHECK(registered(m) && registered(m + 31 * PG) &&
+		!registered(m + 32 * PG));
+	m[20 * PG] = 'R';	/* file offset 20 pages */
+	u0 = ctr("msync_user_space");
+	CHECK(msync(m, 32 * PG, MS_SYNC) == 0);
+	CHECK(ctr("msync_user_space") == u0 + 1);
+	CHECK(pread(fd, &c, 1, 20 * PG) == 1 && c == 'R');
+	/* shrink */
+	char *s = mremap(m, 32 * PG, 8 * PG, 0);
+	CHECK(s == m && registered(m + 7 * PG) && !registered(m + 8 * PG));
+	/* a mremap of a non-zero file offset keeps the offset */
+	char *o = mmap(NULL, 4 * PG, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+			8 * PG);
+	FATAL(o != MAP_FAILED);
+	char *o2 = mremap(o + PG, PG, 2 * PG, MREMAP_MAYMOVE);
+	FATAL(o2 != MAP_FAILED);
+	CHECK(registered(o2) && registered(o2 + PG));
+	o2[PG] = 'O';		/* file offset 8 + 1 + 1 pages */
+	CHECK(msync(o2, 2 * PG, MS_SYNC) == 0);
+	CHECK(pread(fd, &c, 1, 10 * PG) == 1 && c == 'O');
+	munmap(o, 4 * PG);
+	munmap(o2, 2 * PG);
+	munmap(s, 8 * PG);
+	CHECK(!registered(s) && !registered(o2));
+
+	/* after all that, a regular file lands where DAX was: kernel msync */
+	char *r = mmap(s, 8 * PG, PROT_READ | PROT_WRITE, MAP_SHARED, pfd, 0);
+	FATAL(r != MAP_FAILED);
+	CHECK(!registered(r));
+	munmap(r, 8 * PG);
+	close(fd);
+	close(pfd);
+	unlink(dpath);
+	unlink(ppath);
+	rmdir(plain);
+	return finish();
+}

@@ -206,7 +206,7 @@ msync(void *addr, size_t len, int flags)
 	int saved = errno;
 	shim_in_hook = 1;
 	if (shim_cfg.stats)
-		shim_site_msync(len);
+		shim_site_msync(len, __builtin_return_address(0));
 	int ret = shim_msync(addr, len, flags);
 	shim_in_hook = 0;
 	if (!ret)

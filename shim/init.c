@@ -245,6 +245,7 @@ shim_ctor(void)
 {
 	shim_init();
 	shim_resolve_real();
+	shim_stats_init();
 }
 
 /*

@@ -140,7 +140,9 @@ enum shim_site_kind { SITE_MSYNC, SITE_COPY };
 /* shim_site -- attribute one call (and bytes) to the caller's address. */
 void shim_site(enum shim_site_kind kind, void *ip, size_t bytes);
 /* shim_site_msync -- capture the msync caller's stack with libunwind. */
-void shim_site_msync(size_t bytes);
+void shim_site_msync(size_t bytes, void *caller);
+/* shim_stats_init -- load libunwind when PMEMSHIM_STATS is set (ctor). */
+void shim_stats_init(void);
 void shim_stats_report(void);
 
 /* ---- real functions (hooks_mem.c) ---------------------------------- */

@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #define UNW_LOCAL_ONLY
-#include <libunwind.h>
+#include <libunwind.h>	/* for the prototype; the library is dlopen'ed */
 
 #include "shim.h"
 
@@ -76,13 +76,35 @@ shim_site(enum shim_site_kind kind, void *ip, size_t bytes)
 	site_add(kind, ips, bytes);
 }
 
+/*
+ * Backtrace -- libunwind's unw_backtrace, loaded by the constructor only
+ * when PMEMSHIM_STATS is set: a program run without statistics does not
+ * pay for loading libunwind (and liblzma) at start-up.
+ */
+static int (*_Atomic Backtrace)(void **, int);
+
 void
-shim_site_msync(size_t bytes)
+shim_stats_init(void)
+{
+	if (!shim_cfg.stats)
+		return;
+	void *h = dlopen("libunwind.so.8", RTLD_NOW | RTLD_LOCAL);
+	void *f = h ? dlsym(h, "unw_backtrace") : NULL;
+	if (f)
+		atomic_store(&Backtrace, (int (*)(void **, int))f);
+	else
+		shim_log(1, "PMEMSHIM_STATS: libunwind.so.8 not loadable, msync "
+			"sites are only the direct caller");
+}
+
+void
+shim_site_msync(size_t bytes, void *caller)
 {
 	void *bt[SITE_DEPTH + 2];
-	uintptr_t ips[SITE_DEPTH] = { 0 };
+	uintptr_t ips[SITE_DEPTH] = { (uintptr_t)caller };
+	int (*f)(void **, int) = atomic_load(&Backtrace);
 	/* frames: [0] this function, [1] msync, [2...] the callers */
-	int n = unw_backtrace(bt, SITE_DEPTH + 2);
+	int n = f ? f(bt, SITE_DEPTH + 2) : 0;
 	for (int i = 2; i < n && i - 2 < SITE_DEPTH; i++)
 		ips[i - 2] = (uintptr_t)bt[i];
 	site_add(SITE_MSYNC, ips, bytes);

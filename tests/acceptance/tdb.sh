@@ -1,0 +1,47 @@
+#!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
+# tdb.sh -- tdb-tools' tdbtool: 300 transactions (each: msync of the
+# header, of the changed pages and of the whole map, plus fdatasync) into a
+# database on an emulated-DAX directory; checked with tdbtool's "check" and
+# tdbdump run without the shim, and compared with a run without the shim.
+. "$(dirname "$0")/lib.sh"
+need_pkg tdbtool tdb-tools
+need_pkg tdbdump tdb-tools
+
+gen() {	# the deterministic workload
+	echo "create db.tdb"
+	i=0
+	while [ $i -lt 300 ]; do
+		echo "transaction_start"
+		echo "insert key$i value-$i-$(printf '%0*d' $((i % 200)) 0)"
+		[ $i -ge 10 ] && echo "store key$((i - 10)) updated-$i"
+		[ $((i % 7)) = 0 ] && [ $i -ge 20 ] && echo "delete key$((i - 20))"
+		echo "transaction_commit"
+		i=$((i + 1))
+	done
+	echo "quit"
+}
+gen > "$WORK/script"
+mkdir "$WORK/plain" "$WORK/dax"
+t0=$(now_ns)
+run_plain "$WORK/plain" tdbtool < "$WORK/script" > "$WORK/plain.out" 2>&1 ||
+	fail "tdbtool without the shim"
+t1=$(now_ns)
+run_shim "$WORK/dax" tdbtool < "$WORK/script" > "$WORK/dax.out" 2>&1 ||
+	fail "tdbtool with the shim"
+t2=$(now_ns)
+for d in plain dax; do
+	echo check | tdbtool "$WORK/$d/db.tdb" > "$WORK/$d.check" 2>&1
+	grep -q "integrity is OK" "$WORK/$d.check" ||
+		fail "tdbtool check on the $d database: $(cat "$WORK/$d.check")"
+	tdbdump "$WORK/$d/db.tdb" | tr -d '\n' | sed 's/}{/}\n{/g' | sort \
+		> "$WORK/$d.dump" || fail "tdbdump $d"
+done
+n=$(wc -l < "$WORK/dax.dump")
+[ "$n" -gt 200 ] || fail "only $n records"
+cmp -s "$WORK/plain.dump" "$WORK/dax.dump" ||
+	fail "contents differ from the run without the shim"
+grep -q 'key(6) = "key299"' "$WORK/dax.dump" || fail "last insert missing"
+check_takeover
+report_ratio $((t1 - t0)) $((t2 - t1)) tdbtool
+echo "PASS: tdbtool, $n records identical with and without the shim"

@@ -41,7 +41,7 @@ static int (*Gran)(const void *);
  * sets LD_PRELOAD) and PMEMSHIM_DAX_PATHS must name a directory (the
  * emulated-DAX dir of the tests; created here when missing).
  */
-static const char *
+__attribute__((unused)) static const char *
 shim_test_init(void)
 {
 	Counter = (unsigned long (*)(const char *))dlsym(RTLD_DEFAULT,
@@ -101,7 +101,7 @@ plain_dir(void)
 	return d;
 }
 
-static int
+__attribute__((unused)) static int
 finish(void)
 {
 	if (Failures)

@@ -41,15 +41,22 @@ extern PMEM2_INTERNAL const struct memops_isa memops_libc;	/* ... + PMEM_NO_GENE
 
 /*
  * The length from which the movers use non-temporal stores when no
- * TEMPORAL/NONTEMPORAL hint is given: for flushed mappings (CACHE_LINE)
- * and for BYTE granularity.  PMEM_MOVNT_THRESHOLD sets both.  Written only
- * by flush_init_from_env().
+ * TEMPORAL/NONTEMPORAL hint is given: for flushed mappings (CACHE_LINE),
+ * and at BYTE granularity for copies and for memset.  PMEM_MOVNT_THRESHOLD
+ * sets all three.  Written only by flush_init_from_env().
+ *
+ * The defaults come from tools/pmem2-bench (RESULTS.md): with a flush to
+ * pay anyway, a full line stored non-temporally beats store + CLWB from
+ * 64 bytes up; without one (BYTE), ordinary stores win below ~4 KiB for
+ * copies and, for memset, up to ~64 KiB.
  */
 extern PMEM2_INTERNAL size_t memops_nt_threshold;
 extern PMEM2_INTERNAL size_t memops_nt_threshold_eadr;
+extern PMEM2_INTERNAL size_t memops_nt_threshold_eadr_set;
 
 #define MEMOPS_NT_THRESHOLD_DEFAULT 64
-#define MEMOPS_NT_THRESHOLD_EADR_DEFAULT (16 * 1024)
+#define MEMOPS_NT_THRESHOLD_EADR_DEFAULT (4 * 1024)
+#define MEMOPS_NT_THRESHOLD_EADR_SET_DEFAULT (64 * 1024)
 
 struct cpu_features {
 	bool clflush, clflushopt, clwb;

@@ -17,6 +17,7 @@
 
 size_t memops_nt_threshold = MEMOPS_NT_THRESHOLD_DEFAULT;
 size_t memops_nt_threshold_eadr = MEMOPS_NT_THRESHOLD_EADR_DEFAULT;
+size_t memops_nt_threshold_eadr_set = MEMOPS_NT_THRESHOLD_EADR_SET_DEFAULT;
 
 /*
  * The choice made by flush_init_from_env().  Written before the first
@@ -198,10 +199,13 @@ flush_init_from_env(void)
 	Chosen.kind = k;
 	Chosen.isa = choose_isa(&f);
 	Chosen.no_flush = env_bool("PMEM_NO_FLUSH", -1);
-	memops_nt_threshold = env_size("PMEM_MOVNT_THRESHOLD",
-			MEMOPS_NT_THRESHOLD_DEFAULT);
-	memops_nt_threshold_eadr = env_size("PMEM_MOVNT_THRESHOLD",
-			MEMOPS_NT_THRESHOLD_EADR_DEFAULT);
+	size_t thr = env_size("PMEM_MOVNT_THRESHOLD", SIZE_MAX);
+	memops_nt_threshold = thr != SIZE_MAX ? thr :
+		MEMOPS_NT_THRESHOLD_DEFAULT;
+	memops_nt_threshold_eadr = thr != SIZE_MAX ? thr :
+		MEMOPS_NT_THRESHOLD_EADR_DEFAULT;
+	memops_nt_threshold_eadr_set = thr != SIZE_MAX ? thr :
+		MEMOPS_NT_THRESHOLD_EADR_SET_DEFAULT;
 
 	LOG(3, "flush %s, mover %s, movnt threshold %zu (BYTE %zu)%s",
 		flush_kind_name(k), Chosen.isa->name, memops_nt_threshold,

@@ -224,14 +224,16 @@ mv_big(char *d, const char *s, size_t len, int nt, enum flush_kind k)
  * nothing else; otherwise the hints, otherwise the size.
  */
 MEMOPS_INLINE int
-use_nt(size_t len, unsigned flags, enum flush_kind k)
+use_nt(size_t len, unsigned flags, enum flush_kind k, int set)
 {
 	if (flags & MEMOPS_F_MOVNT)
 		return 1;
 	if (flags & MEMOPS_F_MOV)
 		return 0;
-	return len >= (k == FLUSH_NONE ? memops_nt_threshold_eadr :
-			memops_nt_threshold);
+	if (k != FLUSH_NONE)
+		return len >= memops_nt_threshold;
+	return len >= (set ? memops_nt_threshold_eadr_set :
+			memops_nt_threshold_eadr);
 }
 
 /* mv_entry -- the pmem2_memmove_fn body for flush kind k. */
@@ -246,7 +248,7 @@ mv_entry(void *dst, const void *src, size_t len, unsigned flags,
 	if (flags & PMEM2_F_MEM_NOFLUSH)
 		k = FLUSH_NONE;
 	else
-		nt = use_nt(len, flags, k);
+		nt = use_nt(len, flags, k, 0);
 
 	size_t dist = d > s ? (size_t)(d - s) : (size_t)(s - d);
 	if (len < LINE || (!nt && len <= SMALL_MAX)) {
@@ -275,7 +277,7 @@ ms_entry(void *dst, int c, size_t len, unsigned flags, enum flush_kind k)
 	if (flags & PMEM2_F_MEM_NOFLUSH)
 		k = FLUSH_NONE;
 	else
-		nt = use_nt(len, flags, k);
+		nt = use_nt(len, flags, k, 1);
 
 	if (len < LINE || (!nt && len <= SMALL_MAX)) {
 		ms_small(d, c, len);

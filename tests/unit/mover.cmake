@@ -21,3 +21,12 @@ mover_env_test(avx_clflushopt avx clflushopt
 	"PMEM_AVX512F=0;PMEM_NO_CLWB=1;PMEM_MOVNT_THRESHOLD=1000")
 mover_env_test(generic generic clwb "PMEM_NO_MOVNT=1")
 mover_env_test(libc libc clwb "PMEM_NO_MOVNT=1;PMEM_NO_GENERIC_MEMCPY=1")
+
+# The benchmark's --quick mode as a smoke test: it runs and prints its
+# table; no timing is asserted (tools/pmem2-bench/RESULTS.md has numbers).
+if(TARGET pmem2-bench AND EXISTS /usr/lib/${CMAKE_LIBRARY_ARCHITECTURE}/libpmem2.so.1)
+	add_test(NAME mover_bench_quick COMMAND pmem2-bench --quick
+		--csv ${CMAKE_CURRENT_BINARY_DIR}/mover_bench_quick.csv)
+	set_tests_properties(mover_bench_quick PROPERTIES LABELS bench
+		PASS_REGULAR_EXPRESSION "ours/PMDK" TIMEOUT 300)
+endif()

@@ -340,6 +340,8 @@ Test(mover, env_bad_values)
 	cr_assert_eq(memops_nt_threshold, MEMOPS_NT_THRESHOLD_DEFAULT);
 	cr_assert_eq(memops_nt_threshold_eadr,
 		MEMOPS_NT_THRESHOLD_EADR_DEFAULT);
+	cr_assert_eq(memops_nt_threshold_eadr_set,
+		MEMOPS_NT_THRESHOLD_EADR_SET_DEFAULT);
 
 	struct cpu_features f;
 	cpu_detect(&f);
@@ -355,6 +357,7 @@ Test(mover, env_bad_values)
 	cr_assert_str_eq(out, "", "good values must be silent");
 	cr_assert_eq(memops_nt_threshold, 12345);
 	cr_assert_eq(memops_nt_threshold_eadr, 12345);
+	cr_assert_eq(memops_nt_threshold_eadr_set, 12345);
 	cr_assert_neq(flush_chosen_kind(), FLUSH_CLWB);
 }
 

@@ -303,7 +303,8 @@ pmem2_map_new(struct pmem2_map **map_ptr, const struct pmem2_config *cfg,
 		return ret;
 
 	size_t off = anon ? 0 : cfg->offset;
-	size_t len = cfg->length ? cfg->length : file_len - cfg->offset;
+	/* an anonymous source ignores the offset (PMDK maps it whole) */
+	size_t len = cfg->length ? cfg->length : file_len - off;
 	size_t reserved = ALIGN_UP(len, Pagesize);
 	int prot = prot_from_flags(cfg->protection_flag);
 	int flags = cfg->sharing == PMEM2_PRIVATE ? MAP_PRIVATE : 0;

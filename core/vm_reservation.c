@@ -52,6 +52,17 @@ reserve_placeholder(void *addr, size_t size, void **out)
 	return 0;
 }
 
+#define MiB ((size_t)1 << 20)
+#define GiB ((size_t)1 << 30)
+
+/* rsv_align -- huge-page alignment for a reservation of this size. */
+static size_t
+rsv_align(size_t size)
+{
+	size_t align = size >= 2 * GiB ? GiB : 2 * MiB;
+	return align > Pagesize ? align : Pagesize;
+}
+
 PMEM2_API int
 pmem2_vm_reservation_new(struct pmem2_vm_reservation **rsv_ptr,
 		void *addr, size_t size)
@@ -70,35 +81,63 @@ pmem2_vm_reservation_new(struct pmem2_vm_reservation **rsv_ptr,
 			size, Pagesize);
 		return PMEM2_E_LENGTH_UNALIGNED;
 	}
+	size_t align = rsv_align(size);
+	size_t rsize = ALIGN_UP(size, align) + align;
+	if (rsize < size) {
+		ERR_ERRNO(ENOMEM, "a reservation of %zu bytes cannot exist",
+			size);
+		return -ENOMEM;
+	}
 	int ret;
 	struct pmem2_vm_reservation *rsv = pmem2_zalloc(sizeof(*rsv), &ret);
 	if (!rsv)
 		return ret;
 	void *base;
-	ret = reserve_placeholder(addr, size, &base);
+	ret = reserve_placeholder(addr, rsize, &base);
 	if (ret)
 		goto err_free;
-	ret = registry_insert((uintptr_t)base, (uintptr_t)base + size, rsv,
-			REGISTRY_RSV, NULL);
-	if (ret) {
-		/* a stale pmem2_map_from_existing() registration covers
-		 * memory the kernel just gave us */
-		ERR("the range %p..%p is registered with libpmem2 already",
-			base, (char *)base + size);
-		ret = ret == -EEXIST ? PMEM2_E_MAPPING_EXISTS : ret;
-		goto err_unmap;
+	rsv->addr = addr ? addr : (void *)ALIGN_UP((uintptr_t)base, align);
+	rsv->size = size;
+	rsv->reserv_addr = base;
+	rsv->reserv_size = rsize;
+	rsv->align = align;
+	if (size) {
+		ret = registry_insert((uintptr_t)rsv->addr,
+				(uintptr_t)rsv->addr + size, rsv, REGISTRY_RSV,
+				NULL);
+		if (ret) {
+			/* a stale pmem2_map_from_existing() registration
+			 * covers memory the kernel just gave us */
+			ERR("the range %p..%p is registered with libpmem2 "
+				"already", rsv->addr, (char *)rsv->addr + size);
+			ret = ret == -EEXIST ? PMEM2_E_MAPPING_EXISTS : ret;
+			goto err_unmap;
+		}
 	}
 	pthread_rwlock_init(&rsv->lock, NULL);
-	rsv->addr = base;
-	rsv->size = size;
 	*rsv_ptr = rsv;
 	return 0;
 
 err_unmap:
-	os_munmap(base, size);
+	os_munmap(base, rsize);
 err_free:
 	free(rsv);
 	return ret;
+}
+
+/*
+ * registry_set -- make the registry's entry for rsv cover [start, start +
+ * size): insert, resize or remove as the sizes require.
+ */
+static int
+registry_set(struct pmem2_vm_reservation *rsv, uintptr_t start, size_t size)
+{
+	if (!rsv->size)
+		return size ? registry_insert(start, start + size, rsv,
+				REGISTRY_RSV, NULL) : 0;
+	if (!size)
+		return registry_remove(rsv);
+	return registry_resize(rsv, start, start + size);
 }
 
 PMEM2_API int
@@ -116,12 +155,15 @@ pmem2_vm_reservation_delete(struct pmem2_vm_reservation **rsv_ptr)
 	}
 	/* out of the registry before the range is released, so no lookup
 	 * can attribute a future mapping at this address to us */
-	registry_remove(rsv);
-	if (os_munmap(rsv->addr, rsv->size)) {
+	if (rsv->size)
+		registry_remove(rsv);
+	/* the whole placeholder, slack included (PMDK leaks the slack) */
+	if (os_munmap(rsv->reserv_addr, rsv->reserv_size)) {
 		int e = errno;
-		registry_insert((uintptr_t)rsv->addr,
-			(uintptr_t)rsv->addr + rsv->size, rsv, REGISTRY_RSV,
-			NULL);
+		if (rsv->size)
+			registry_insert((uintptr_t)rsv->addr,
+				(uintptr_t)rsv->addr + rsv->size, rsv,
+				REGISTRY_RSV, NULL);
 		pthread_rwlock_unlock(&rsv->lock);
 		ERR_ERRNO(e, "munmap of the reservation failed");
 		return -e;
@@ -144,21 +186,36 @@ pmem2_vm_reservation_extend(struct pmem2_vm_reservation *rsv, size_t size)
 		return PMEM2_E_LENGTH_UNALIGNED;
 	}
 	pthread_rwlock_wrlock(&rsv->lock);
-	char *end = (char *)rsv->addr + rsv->size;
-	void *p;
-	int ret = reserve_placeholder(end, size, &p);
-	if (ret)
+	int ret = 0;
+	uintptr_t start = (uintptr_t)rsv->addr;
+	size_t nsize = rsv->size + size;
+	uintptr_t want_end = ALIGN_UP(start + nsize, rsv->align);
+	uintptr_t have_end = (uintptr_t)rsv->reserv_addr + rsv->reserv_size;
+	if (nsize < size || want_end < start) {
+		ERR("extending by %zu bytes overflows the address space", size);
+		ret = PMEM2_E_LENGTH_OUT_OF_RANGE;
 		goto out;
-	ret = registry_resize(rsv, (uintptr_t)rsv->addr,
-			(uintptr_t)end + size);
+	}
+	/* beyond the slack: the next range must be free */
+	void *p = NULL;
+	if (want_end > have_end) {
+		ret = reserve_placeholder((void *)have_end, want_end - have_end,
+				&p);
+		if (ret)
+			goto out;
+	}
+	ret = registry_set(rsv, start, nsize);
 	if (ret) {
-		os_munmap(end, size);
+		if (p)
+			os_munmap(p, want_end - have_end);
 		ERR("the range %p..%p is registered with libpmem2 already",
-			end, end + size);
+			(void *)(start + rsv->size), (void *)(start + nsize));
 		ret = ret == -EEXIST ? PMEM2_E_MAPPING_EXISTS : ret;
 		goto out;
 	}
-	rsv->size += size;
+	if (p)
+		rsv->reserv_size += want_end - have_end;
+	rsv->size = nsize;
 out:
 	pthread_rwlock_unlock(&rsv->lock);
 	return ret;
@@ -166,14 +223,14 @@ out:
 
 /*
  * first_overlap -- the earliest mapping intersecting [a, b) (lock held).
- * For an empty range [a, a) a mapping must strictly contain a, as in PMDK.
+ * An empty range [a, a) asks for the mapping holding a, as in PMDK.
  */
 static struct pmem2_map *
 first_overlap(struct pmem2_vm_reservation *rsv, uintptr_t a, uintptr_t b)
 {
 	struct rsv_node *n = rsv_tree_floor(&rsv->tree, a);
 	if (n && n->end > a)
-		return n->start < b ? n->map : NULL;
+		return n->start < b || a == b ? n->map : NULL;
 	n = rsv_tree_above(&rsv->tree, a);
 	return n && n->start < b ? n->map : NULL;
 }
@@ -224,19 +281,41 @@ pmem2_vm_reservation_shrink(struct pmem2_vm_reservation *rsv, size_t offset,
 		goto out;
 	}
 	uintptr_t nstart = (uintptr_t)rsv->addr + (offset ? 0 : size);
-	ret = registry_resize(rsv, nstart, nstart + rsv->size - size);
+	size_t nsize = rsv->size - size;
+	ret = registry_set(rsv, nstart, nsize);
 	if (ret)
 		goto out;
-	if (os_munmap((void *)a, size)) {
+	/*
+	 * Release only whole alignment units outside the new aligned range;
+	 * the rest stays as slack so the alignment (and cheap extensions)
+	 * survive.
+	 */
+	uintptr_t keep_lo = ALIGN_DOWN(nstart, rsv->align);
+	uintptr_t keep_hi = ALIGN_UP(nstart + nsize, rsv->align);
+	uintptr_t lo = (uintptr_t)rsv->reserv_addr;
+	uintptr_t hi = lo + rsv->reserv_size;
+	uintptr_t rel = 0;
+	size_t rel_len = 0;
+	if (keep_lo > lo) {
+		rel = lo;
+		rel_len = keep_lo - lo;
+	} else if (keep_hi < hi) {
+		rel = keep_hi;
+		rel_len = hi - keep_hi;
+	}
+	if (rel_len && os_munmap((void *)rel, rel_len)) {
 		int e = errno;
-		registry_resize(rsv, (uintptr_t)rsv->addr,
-			(uintptr_t)rsv->addr + rsv->size);
+		registry_set(rsv, (uintptr_t)rsv->addr, rsv->size);
 		ERR_ERRNO(e, "munmap of the released range failed");
 		ret = -e;
 		goto out;
 	}
+	if (rel_len) {
+		rsv->reserv_addr = (void *)(keep_lo > lo ? keep_lo : lo);
+		rsv->reserv_size -= rel_len;
+	}
 	rsv->addr = (void *)nstart;
-	rsv->size -= size;
+	rsv->size = nsize;
 out:
 	pthread_rwlock_unlock(&rsv->lock);
 	return ret;

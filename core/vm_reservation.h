@@ -13,9 +13,20 @@
 
 struct pmem2_map;
 
+/*
+ * A reservation is aligned for huge pages (2 MiB, or 1 GiB from 2 GiB up) and
+ * the placeholder behind it is larger than what the user sees: rounded up to
+ * the alignment plus one more unit, so the address can be aligned and small
+ * extensions land in space the reservation already holds (as the man page
+ * and PMDK describe).  [reserv_addr, +reserv_size) is what is mapped;
+ * [addr, +size) is what the user sees.
+ */
 struct pmem2_vm_reservation {
 	void *addr;
 	size_t size;
+	void *reserv_addr;
+	size_t reserv_size;
+	size_t align;
 	pthread_rwlock_t lock;		/* guards the index and addr/size */
 	struct rsv_tree tree;		/* the mappings, by address */
 	size_t nmaps;

@@ -160,14 +160,20 @@ Test(faults, each_site_fails_cleanly)
 	addr[0] = 1; /* still mapped */
 	ut_assert_ok(pmem2_map_delete(&m));
 
+	/* a shrink that gives a whole 2 MiB unit back calls munmap */
+	struct pmem2_vm_reservation *big;
+	ut_assert_ok(pmem2_vm_reservation_new(&big, NULL, 6 << 20));
+	void *baddr = pmem2_vm_reservation_get_address(big);
 	core_fault_set(CORE_FAULT_MUNMAP, 0);
-	ret = pmem2_vm_reservation_shrink(c.rsv, 0, PG);
+	ret = pmem2_vm_reservation_shrink(big, 0, 2 << 20);
 	core_fault_set(CORE_FAULT_MUNMAP, -1);
 	cr_assert_lt(ret, 0);
-	cr_assert_eq(pmem2_vm_reservation_get_size(c.rsv), 16 * PG);
+	cr_assert_eq(pmem2_vm_reservation_get_size(big), 6 << 20);
+	cr_assert_eq(pmem2_vm_reservation_get_address(big), baddr);
+	cr_assert(registry_lookup(baddr, &e));
+	cr_assert_eq(e.end - e.start, 6 << 20);
+	ut_assert_ok(pmem2_vm_reservation_delete(&big));
 	void *raddr = pmem2_vm_reservation_get_address(c.rsv);
-	cr_assert(registry_lookup(raddr, &e));
-	cr_assert_eq(e.end - e.start, 16 * PG);
 
 	core_fault_set(CORE_FAULT_MUNMAP, 0);
 	ret = pmem2_vm_reservation_delete(&c.rsv);

@@ -62,6 +62,7 @@ Test(registry, insert_lookup_remove)
 }
 
 static atomic_int Stop;
+static atomic_long Reads[3];
 
 /*
  * reader -- entries at even slots never change; odd ones come and go.  A
@@ -70,7 +71,7 @@ static atomic_int Stop;
 static void *
 reader(void *arg)
 {
-	(void) arg;
+	atomic_long *mine = &Reads[(long)arg];
 	long iters = 0;
 	while (!atomic_load(&Stop)) {
 		for (uintptr_t i = 0; i < 64; i += 2) {
@@ -80,6 +81,7 @@ reader(void *arg)
 			cr_assert_eq(e.obj, &Objs[i]);
 		}
 		iters++;
+		atomic_fetch_add(mine, 1);
 	}
 	return (void *)iters;
 }
@@ -92,8 +94,12 @@ Test(registry, readers_race_writers)
 				REGISTRY_MAP, NULL), 0);
 	pthread_t t[3];
 	for (int i = 0; i < 3; i++)
-		pthread_create(&t[i], NULL, reader, NULL);
-	for (int round = 0; round < 20000; round++) {
+		pthread_create(&t[i], NULL, reader, (void *)(long)i);
+	/* keep writing until the readers have really raced us for a while
+	 * (on a loaded 2-core machine they may start late) */
+	for (int round = 0; round < 20000 || atomic_load(&Reads[0]) < 1000 ||
+			atomic_load(&Reads[1]) < 1000 ||
+			atomic_load(&Reads[2]) < 1000; round++) {
 		uintptr_t i = 1 + 2 * (uintptr_t)(round % 32);
 		cr_assert_eq(registry_insert(0x100000 + i * 0x1000,
 				0x100000 + i * 0x1000 + 0x1000, &Objs[i],

@@ -6,6 +6,7 @@
 #include <sys/mman.h>
 
 #include "registry.h"
+#include "vm_reservation.h"
 #include "ut_common.h"
 
 #define PG ((size_t)4096)
@@ -61,13 +62,52 @@ Test(rsv, new_errors)
 	cr_assert_null(rsv);
 	ut_assert_err(pmem2_vm_reservation_new(&rsv, NULL, PG + 1),
 		PMEM2_E_LENGTH_UNALIGNED);
-	ut_assert_err(pmem2_vm_reservation_new(&rsv, NULL, 0), -EINVAL);
+	ut_assert_err(pmem2_vm_reservation_new(&rsv, NULL, SIZE_MAX - PG + 1),
+		-ENOMEM);
+	cr_assert_null(rsv);
+	/* an empty reservation exists (as in PMDK) and can be deleted */
+	ut_assert_ok(pmem2_vm_reservation_new(&rsv, NULL, 0));
+	cr_assert_eq(pmem2_vm_reservation_get_size(rsv), 0);
+	ut_assert_ok(pmem2_vm_reservation_extend(rsv, 4 * PG));
+	ut_assert_ok(pmem2_vm_reservation_delete(&rsv));
+}
+
+/* is_free -- nothing at all is mapped in [addr, addr + len). */
+static int
+is_free(void *addr, size_t len)
+{
+	void *p = mmap(addr, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS |
+			MAP_FIXED_NOREPLACE, -1, 0);
+	if (p == MAP_FAILED)
+		return 0;
+	munmap(p, len);
+	return p == addr;
+}
+
+Test(rsv, huge_page_alignment_and_slack)
+{
+	struct pmem2_vm_reservation *rsv;
+	ut_assert_ok(pmem2_vm_reservation_new(&rsv, NULL, 2 * PG));
+	cr_assert_eq((uintptr_t)pmem2_vm_reservation_get_address(rsv) %
+		(2 << 20), 0);
+	/* the placeholder covers the size rounded to 2 MiB plus 2 MiB */
+	cr_assert_eq(rsv->reserv_size, 4 << 20);
+	cr_assert_geq((uintptr_t)rsv->addr, (uintptr_t)rsv->reserv_addr);
+	ut_assert_ok(pmem2_vm_reservation_delete(&rsv));
+	ut_assert_ok(pmem2_vm_reservation_new(&rsv, NULL, (size_t)2 << 30));
+	cr_assert_eq((uintptr_t)pmem2_vm_reservation_get_address(rsv) %
+		(1 << 30), 0);
+	void *lo = rsv->reserv_addr;
+	size_t len = rsv->reserv_size;
+	ut_assert_ok(pmem2_vm_reservation_delete(&rsv));
+	/* delete releases the slack too */
+	cr_assert(is_free(lo, len));
 }
 
 Test(rsv, new_fixed_address_noreplace)
 {
-	struct pmem2_vm_reservation *a, *b;
-	ut_assert_ok(pmem2_vm_reservation_new(&a, NULL, 16 * PG));
+	/* a fixed reservation needs its slack free too: leave room after */
+	struct pmem2_vm_reservation *b, *a = new_with_room(16 * PG, 16 << 20);
 	char *base = pmem2_vm_reservation_get_address(a);
 	cr_assert_eq(pmem2_vm_reservation_get_size(a), 16 * PG);
 	/* occupied (by a itself) */
@@ -180,9 +220,13 @@ Test(rsv, map_find_empty_range_semantics)
 	ut_assert_ok(pmem2_vm_reservation_new(&rsv, NULL, 8 * PG));
 	struct pmem2_map *m, *found;
 	map_at(&m, rsv, 2 * PG, fd, 2 * PG, 0);
-	/* a zero-length probe matches only strictly inside a mapping */
+	/* a zero-length probe asks for the mapping holding that byte */
 	ut_assert_ok(pmem2_vm_reservation_map_find(rsv, 3 * PG, 0, &found));
-	ut_assert_err(pmem2_vm_reservation_map_find(rsv, 2 * PG, 0, &found),
+	ut_assert_ok(pmem2_vm_reservation_map_find(rsv, 2 * PG, 0, &found));
+	cr_assert_eq(found, m);
+	ut_assert_err(pmem2_vm_reservation_map_find(rsv, 4 * PG, 0, &found),
+		PMEM2_E_MAPPING_NOT_FOUND);
+	ut_assert_err(pmem2_vm_reservation_map_find(rsv, PG, 0, &found),
 		PMEM2_E_MAPPING_NOT_FOUND);
 	ut_assert_err(pmem2_vm_reservation_map_find(rsv, 4 * PG, PG, &found),
 		PMEM2_E_MAPPING_NOT_FOUND);
@@ -194,27 +238,38 @@ Test(rsv, map_find_empty_range_semantics)
 
 Test(rsv, extend)
 {
-	struct pmem2_vm_reservation *blocker;
-	struct pmem2_vm_reservation *rsv = new_with_room(4 * PG, 16 * PG);
+	/* free address space after it, so only our blocker can be in the way */
+	struct pmem2_vm_reservation *rsv = new_with_room(4 * PG, 16 << 20);
 	char *base = pmem2_vm_reservation_get_address(rsv);
 	ut_assert_err(pmem2_vm_reservation_extend(rsv, PG - 1),
 		PMEM2_E_LENGTH_UNALIGNED);
+	ut_assert_ok(pmem2_vm_reservation_extend(rsv, 0));
+	/* inside the slack: always possible */
 	ut_assert_ok(pmem2_vm_reservation_extend(rsv, 4 * PG));
 	cr_assert_eq(pmem2_vm_reservation_get_size(rsv), 8 * PG);
 	cr_assert_eq(pmem2_vm_reservation_get_address(rsv), base);
-	/* something right after the end blocks a further extension */
-	ut_assert_ok(pmem2_vm_reservation_new(&blocker, base + 10 * PG, PG));
-	ut_assert_err(pmem2_vm_reservation_extend(rsv, 4 * PG),
+	/* something right after the placeholder blocks growing past it */
+	char *end = (char *)rsv->reserv_addr + rsv->reserv_size;
+	size_t room = (size_t)(end - base) - 8 * PG;
+	void *blocker = mmap(end, PG, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS |
+			MAP_FIXED_NOREPLACE, -1, 0);
+	cr_assert_eq(blocker, end, "the page after the slack is taken");
+	ut_assert_err(pmem2_vm_reservation_extend(rsv, room + PG),
 		PMEM2_E_MAPPING_EXISTS);
 	cr_assert_eq(pmem2_vm_reservation_get_size(rsv), 8 * PG);
-	ut_assert_ok(pmem2_vm_reservation_extend(rsv, 2 * PG));
-	/* mappings survive an extension, and one can use the new space */
+	struct registry_entry e;
+	cr_assert_not(registry_lookup(base + 8 * PG, &e),
+		"a failed extend leaves the registry alone");
+	munmap(blocker, PG);
+	/* with the blocker gone the same extension works and maps there */
+	ut_assert_ok(pmem2_vm_reservation_extend(rsv, room + PG));
+	cr_assert(registry_lookup(end, &e));
+	cr_assert_eq(e.obj, rsv);
 	int fd = ut_tmpfile(2 * PG, O_RDWR);
 	struct pmem2_map *m;
-	map_at(&m, rsv, 8 * PG, fd, 2 * PG, 0);
-	cr_assert_eq(pmem2_map_get_address(m), base + 8 * PG);
+	map_at(&m, rsv, 8 * PG + room - PG, fd, 2 * PG, 0);
+	cr_assert_eq(pmem2_map_get_address(m), end - PG);
 	pmem2_map_delete(&m);
-	pmem2_vm_reservation_delete(&blocker);
 	pmem2_vm_reservation_delete(&rsv);
 	close(fd);
 }
@@ -240,18 +295,26 @@ Test(rsv, shrink_errors_and_success)
 		PMEM2_E_NOSUPP);
 	cr_assert_eq(pmem2_vm_reservation_get_size(rsv), 8 * PG);
 	/* from the start: the address moves up */
+	struct registry_entry e;
 	ut_assert_ok(pmem2_vm_reservation_shrink(rsv, 0, 2 * PG));
 	cr_assert_eq(pmem2_vm_reservation_get_address(rsv), base + 2 * PG);
 	cr_assert_eq(pmem2_vm_reservation_get_size(rsv), 6 * PG);
-	/* the released range is really free: a fixed reservation fits */
-	struct pmem2_vm_reservation *r2;
-	ut_assert_ok(pmem2_vm_reservation_new(&r2, base, 2 * PG));
-	pmem2_vm_reservation_delete(&r2);
+	cr_assert_not(registry_lookup(base, &e));
 	/* from the end */
 	ut_assert_ok(pmem2_vm_reservation_shrink(rsv, 4 * PG, 2 * PG));
 	cr_assert_eq(pmem2_vm_reservation_get_size(rsv), 4 * PG);
-	ut_assert_ok(pmem2_vm_reservation_new(&r2, base + 6 * PG, 2 * PG));
-	pmem2_vm_reservation_delete(&r2);
+	cr_assert_not(registry_lookup(base + 6 * PG, &e));
+	pmem2_vm_reservation_delete(&rsv);
+
+	/* whole 2 MiB units outside what is left are given back */
+	size_t MB2 = 2 << 20;
+	ut_assert_ok(pmem2_vm_reservation_new(&rsv, NULL, 3 * MB2));
+	base = pmem2_vm_reservation_get_address(rsv);
+	ut_assert_ok(pmem2_vm_reservation_shrink(rsv, 0, MB2));
+	cr_assert(is_free(base, MB2), "the first 2 MiB were released");
+	ut_assert_ok(pmem2_vm_reservation_shrink(rsv, MB2, MB2));
+	cr_assert(is_free(base + 2 * MB2, MB2), "so were the last 2 MiB");
+	cr_assert_not(is_free(base + MB2, MB2));
 	pmem2_vm_reservation_delete(&rsv);
 }
 

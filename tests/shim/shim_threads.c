@@ -13,6 +13,12 @@
 #define ROUNDS 300
 
 static const char *Dax;
+/*
+ * Held by a churner from its munmap to its "no longer registered" check,
+ * and around its mmap: otherwise the other churner may legitimately get
+ * the just-freed address from the kernel in between.
+ */
+static pthread_mutex_t Reuse = PTHREAD_MUTEX_INITIALIZER;
 static char *Shared;
 static int Fd;
 
@@ -42,8 +48,10 @@ churner(void *arg)
 	int fd = make_file(Dax, name, 8 * PG, 'c', path);
 	char *plain = malloc(1 << 16);
 	for (int r = 0; r < ROUNDS; r++) {
+		pthread_mutex_lock(&Reuse);
 		char *m = mmap(NULL, 8 * PG, PROT_READ | PROT_WRITE,
 				MAP_SHARED, fd, 0);
+		pthread_mutex_unlock(&Reuse);
 		if (m == MAP_FAILED || Gran(m) < 0)
 			return (void *)1;
 		m[3 * PG] = (char)r;
@@ -51,8 +59,11 @@ churner(void *arg)
 		if (munmap(m + 2 * PG, 2 * PG) || msync(m, 2 * PG, MS_SYNC) ||
 				Gran(m + 2 * PG) >= 0 || Gran(m + 5 * PG) < 0)
 			return (void *)1;
+		pthread_mutex_lock(&Reuse);
 		munmap(m, 8 * PG);
-		if (Gran(m) >= 0 || Gran(m + 5 * PG) >= 0)
+		int stale = Gran(m) >= 0 || Gran(m + 5 * PG) >= 0;
+		pthread_mutex_unlock(&Reuse);
+		if (stale)
 			return (void *)1;
 	}
 	free(plain);

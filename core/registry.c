@@ -45,16 +45,18 @@ reader_exit(void)
 }
 
 /*
- * upper -- index of the first entry whose start is > addr (so the entry
- * that may hold addr is the one before it).
+ * first_after -- index of the first entry whose start (by_end: end) is >
+ * addr.  Entries do not overlap, so ends are sorted like starts; with
+ * by_end false, the entry that may hold addr is the one before the result.
  */
 static size_t
-upper(const struct reg_array *a, uintptr_t addr)
+first_after(const struct reg_array *a, uintptr_t addr, bool by_end)
 {
 	size_t lo = 0, hi = a->n;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		if (a->e[mid].start <= addr)
+		uintptr_t key = by_end ? a->e[mid].end : a->e[mid].start;
+		if (key <= addr)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -68,7 +70,7 @@ registry_lookup(const void *addr, struct registry_entry *out)
 	uintptr_t a = (uintptr_t)addr;
 	bool found = false;
 	struct reg_array *arr = reader_enter();
-	size_t i = upper(arr, a);
+	size_t i = first_after(arr, a, false);
 	if (i > 0 && a < arr->e[i - 1].end) {
 		*out = arr->e[i - 1];
 		found = true;
@@ -77,31 +79,13 @@ registry_lookup(const void *addr, struct registry_entry *out)
 	return found;
 }
 
-/*
- * first_ending_after -- index of the first entry with end > addr; entries
- * do not overlap, so ends are sorted like starts.
- */
-static size_t
-first_ending_after(const struct reg_array *a, uintptr_t addr)
-{
-	size_t lo = 0, hi = a->n;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (a->e[mid].end <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
 size_t
 registry_overlaps(uintptr_t start, uintptr_t end, struct registry_entry *out,
 		size_t max)
 {
 	size_t count = 0;
 	struct reg_array *arr = reader_enter();
-	for (size_t i = first_ending_after(arr, start);
+	for (size_t i = first_after(arr, start, true);
 			i < arr->n && arr->e[i].start < end; i++) {
 		if (count < max)
 			out[count] = arr->e[i];
@@ -195,7 +179,7 @@ insert_into(const struct reg_array *cur, size_t skip,
 		const struct registry_entry *e, struct registry_entry *clash,
 		struct reg_array **out)
 {
-	size_t pos = first_ending_after(cur, e->start);
+	size_t pos = first_after(cur, e->start, true);
 	for (size_t i = pos; i < cur->n && cur->e[i].start < e->end; i++) {
 		if (i == skip)
 			continue;

@@ -1,51 +1,55 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * rsv_tree.h -- the ordered index of the mappings in one reservation: an
- * AVL tree keyed by mapping address (mappings never overlap, so ordering by
+ * rsv_tree.h -- the ordered index of the mappings in one reservation: a
+ * B+tree keyed by mapping address (mappings never overlap, so ordering by
  * start also orders by end).  All operations are O(log n).
  *
- * Nodes are small (start, end, map, links) and come from slabs owned by the
- * tree, so a lookup walks a few contiguous kilobytes instead of chasing
- * pointers through heap-scattered pmem2_map objects: with 100 k mappings
- * the whole index stays in the CPU caches.
+ * Nodes are wide (64 entries, keys in their own dense array) and a lookup
+ * prefetches the whole node it descends into, so at 100 k mappings it
+ * costs about one round trip to L3 per level below the cached top (two
+ * levels) instead of ~20 dependent misses through a binary tree.  Leaves
+ * are linked, so the neighbours of an entry are O(1) away.
  */
 #ifndef PMEM2_RSV_TREE_H
 #define PMEM2_RSV_TREE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct pmem2_map;
 
+/* one entry: what lookups return (valid until the tree next changes) */
 struct rsv_node {
 	uintptr_t start;	/* map->addr */
 	uintptr_t end;		/* start + content_length */
 	struct pmem2_map *map;
-	struct rsv_node *left, *right;	/* free list: left is the link */
-	int height;
 };
+
+struct rsv_bnode;
 
 struct rsv_tree {
-	struct rsv_node *root;
-	struct rsv_node *free;	/* spare nodes */
-	struct rsv_slab *slabs;
+	struct rsv_bnode *root;	/* NULL: empty */
+	int height;		/* 1: the root is a leaf */
+	struct rsv_bnode *spare;	/* nodes reserved for splits */
+	int nspare;
 };
 
-/* rsv_tree_reserve -- make sure one node is available for the next
- * insert, so that an insert after a successful mmap cannot fail. */
+/* rsv_tree_reserve -- make sure the next insert cannot fail (enough spare
+ * nodes for a split at every level); -ENOMEM otherwise. */
 int rsv_tree_reserve(struct rsv_tree *t);
-/* rsv_tree_insert -- add map (a node was reserved). */
+/* rsv_tree_insert -- add map (after a successful rsv_tree_reserve). */
 void rsv_tree_insert(struct rsv_tree *t, struct pmem2_map *map,
 	uintptr_t start, uintptr_t end);
-/* rsv_tree_remove -- take out the node of map; 0 if found, -1 if not. */
+/* rsv_tree_remove -- take out map's entry; 0 if found, -1 if not. */
 int rsv_tree_remove(struct rsv_tree *t, struct pmem2_map *map,
 	uintptr_t start);
 void rsv_tree_destroy(struct rsv_tree *t);
 
-/* greatest node with start <= key (floor), or NULL */
+/* greatest entry with start <= key (floor), or NULL */
 struct rsv_node *rsv_tree_floor(const struct rsv_tree *t, uintptr_t key);
-/* greatest node with start < key, or NULL */
+/* greatest entry with start < key, or NULL */
 struct rsv_node *rsv_tree_below(const struct rsv_tree *t, uintptr_t key);
-/* least node with start > key, or NULL */
+/* least entry with start > key, or NULL */
 struct rsv_node *rsv_tree_above(const struct rsv_tree *t, uintptr_t key);
 struct rsv_node *rsv_tree_first(const struct rsv_tree *t);
 struct rsv_node *rsv_tree_last(const struct rsv_tree *t);

@@ -176,7 +176,10 @@ bench_find(struct lib *l, size_t n, int lookups, int reps, double *setup_ns)
 			size_t off = (x % n) * PG;
 			struct pmem2_map *m;
 			check(l, l->map_find(rsv, off, PG, &m), "map_find");
-			if (m != maps[off / PG]) {
+			/* verify one lookup in 16: reading maps[] (800 KB at
+			 * 100 k) on every lookup would time the harness's own
+			 * cache misses, not the library's */
+			if ((i & 15) == 0 && m != maps[off / PG]) {
 				fprintf(stderr, "%s: map_find found the wrong "
 					"mapping\n", l->name);
 				exit(1);

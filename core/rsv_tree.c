@@ -98,27 +98,17 @@ rsv_tree_destroy(struct rsv_tree *t)
 	t->nspare = 0;
 }
 
-/* child_for -- index of the last child whose separator is <= key (0 if
- * none: the leftmost child takes everything below its right sibling). */
+/*
+ * upper_from -- the index of the first key > key, searching key[from..n)
+ * (keys are sorted).  A leaf searches from 0: the result counts the entries
+ * with start <= key.  An internal node searches from 1, so that key[0]
+ * acts as -inf on the leftmost path: the result less one is the child that
+ * holds key.
+ */
 static int
-child_for(const struct rsv_bnode *b, uintptr_t key)
+upper_from(const struct rsv_bnode *b, uintptr_t key, int from)
 {
-	int lo = 1, hi = b->n;
-	while (lo < hi) {
-		int mid = (lo + hi) / 2;
-		if (b->key[mid] <= key)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo - 1;
-}
-
-/* upper -- in a leaf, the number of entries with start <= key. */
-static int
-upper(const struct rsv_bnode *b, uintptr_t key)
-{
-	int lo = 0, hi = b->n;
+	int lo = from, hi = b->n;
 	while (lo < hi) {
 		int mid = (lo + hi) / 2;
 		if (b->key[mid] <= key)
@@ -127,6 +117,18 @@ upper(const struct rsv_bnode *b, uintptr_t key)
 			hi = mid;
 	}
 	return lo;
+}
+
+static int
+child_for(const struct rsv_bnode *b, uintptr_t key)
+{
+	return upper_from(b, key, 1) - 1;
+}
+
+static int
+upper(const struct rsv_bnode *b, uintptr_t key)
+{
+	return upper_from(b, key, 0);
 }
 
 /*

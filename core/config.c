@@ -45,12 +45,7 @@ pmem2_config_set_required_store_granularity(struct pmem2_config *cfg,
 		enum pmem2_granularity g)
 {
 	errormsg_clear();
-	switch (g) {
-	case PMEM2_GRANULARITY_BYTE:
-	case PMEM2_GRANULARITY_CACHE_LINE:
-	case PMEM2_GRANULARITY_PAGE:
-		break;
-	default:
+	if (!granularity_valid(g)) {
 		ERR("unknown granularity value %d (want PMEM2_GRANULARITY_BYTE, "
 			"_CACHE_LINE or _PAGE)", (int)g);
 		return PMEM2_E_GRANULARITY_NOT_SUPPORTED;

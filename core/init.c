@@ -75,10 +75,16 @@ core_fault_hit(enum core_fault_kind kind)
 	return 0;
 }
 
-void *
-pmem2_malloc(size_t size, int *err)
+/*
+ * alloc -- malloc or calloc, unless fault injection says this one fails;
+ * on failure *err = -ENOMEM with a message.
+ */
+static void *
+alloc(size_t size, int zero, int *err)
 {
-	void *p = core_fault_hit(CORE_FAULT_ALLOC) ? NULL : malloc(size);
+	void *p = NULL;
+	if (!core_fault_hit(CORE_FAULT_ALLOC))
+		p = zero ? calloc(1, size) : malloc(size);
 	if (!p) {
 		*err = -ENOMEM;
 		ERR_ERRNO(ENOMEM, "cannot allocate %zu bytes", size);
@@ -89,14 +95,13 @@ pmem2_malloc(size_t size, int *err)
 }
 
 void *
+pmem2_malloc(size_t size, int *err)
+{
+	return alloc(size, 0, err);
+}
+
+void *
 pmem2_zalloc(size_t size, int *err)
 {
-	void *p = core_fault_hit(CORE_FAULT_ALLOC) ? NULL : calloc(1, size);
-	if (!p) {
-		*err = -ENOMEM;
-		ERR_ERRNO(ENOMEM, "cannot allocate %zu bytes", size);
-		return NULL;
-	}
-	*err = 0;
-	return p;
+	return alloc(size, 1, err);
 }

@@ -178,7 +178,7 @@ prot_from_flags(unsigned pf)
 }
 
 /*
- * mmap_errno_to_pmem2 -- the codes PMDK turns mmap failures into.
+ * mmap_error -- the codes PMDK turns mmap failures into, with a message.
  */
 static int
 mmap_error(int ret, size_t len)
@@ -421,12 +421,7 @@ pmem2_map_from_existing(struct pmem2_map **map_ptr,
 {
 	core_init();
 	errormsg_clear();
-	switch (gran) {
-	case PMEM2_GRANULARITY_BYTE:
-	case PMEM2_GRANULARITY_CACHE_LINE:
-	case PMEM2_GRANULARITY_PAGE:
-		break;
-	default:
+	if (!granularity_valid(gran)) {
 		ERR("unknown granularity value %d", (int)gran);
 		return PMEM2_E_GRANULARITY_NOT_SUPPORTED;
 	}

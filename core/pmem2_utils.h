@@ -14,6 +14,15 @@
 
 #define PMEM2_GRANULARITY_INVALID ((enum pmem2_granularity)(-1))
 
+/* granularity_valid -- g is one of the three PMEM2_GRANULARITY_* values. */
+static inline int
+granularity_valid(enum pmem2_granularity g)
+{
+	return g == PMEM2_GRANULARITY_BYTE ||
+		g == PMEM2_GRANULARITY_CACHE_LINE ||
+		g == PMEM2_GRANULARITY_PAGE;
+}
+
 #define ALIGN_UP(x, a) (((x) + (a) - 1) & ~((a) - 1))
 #define ALIGN_DOWN(x, a) ((x) & ~((a) - 1))
 #define IS_ALIGNED(x, a) (((x) & ((a) - 1)) == 0)

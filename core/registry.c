@@ -125,8 +125,10 @@ publish(struct reg_array *next)
 {
 	struct reg_array *old = atomic_load(&Current);
 	if (next->n) {
-		/* widen first, so a reader never misses a new entry because
-		 * of stale bounds; then narrow to the exact values */
+		/* bounds before the array: a reader that passes the new
+		 * bounds but still sees the old array only misses an entry
+		 * whose mapping has not been handed out yet (insert) or is
+		 * being taken away (remove) */
 		atomic_store(&registry_lo, next->e[0].start);
 		atomic_store(&registry_hi, next->e[next->n - 1].end);
 	}

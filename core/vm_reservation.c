@@ -63,6 +63,21 @@ rsv_align(size_t size)
 	return align > Pagesize ? align : Pagesize;
 }
 
+/*
+ * registry_set -- make the registry's entry for rsv cover [start, start +
+ * size): insert, resize or remove as the sizes require.
+ */
+static int
+registry_set(struct pmem2_vm_reservation *rsv, uintptr_t start, size_t size)
+{
+	if (!rsv->size)
+		return size ? registry_insert(start, start + size, rsv,
+				REGISTRY_RSV, NULL) : 0;
+	if (!size)
+		return registry_remove(rsv);
+	return registry_resize(rsv, start, start + size);
+}
+
 PMEM2_API int
 pmem2_vm_reservation_new(struct pmem2_vm_reservation **rsv_ptr,
 		void *addr, size_t size)
@@ -97,23 +112,20 @@ pmem2_vm_reservation_new(struct pmem2_vm_reservation **rsv_ptr,
 	if (ret)
 		goto err_free;
 	rsv->addr = addr ? addr : (void *)ALIGN_UP((uintptr_t)base, align);
-	rsv->size = size;
 	rsv->reserv_addr = base;
 	rsv->reserv_size = rsize;
 	rsv->align = align;
-	if (size) {
-		ret = registry_insert((uintptr_t)rsv->addr,
-				(uintptr_t)rsv->addr + size, rsv, REGISTRY_RSV,
-				NULL);
-		if (ret) {
-			/* a stale pmem2_map_from_existing() registration
-			 * covers memory the kernel just gave us */
-			ERR("the range %p..%p is registered with libpmem2 "
-				"already", rsv->addr, (char *)rsv->addr + size);
-			ret = ret == -EEXIST ? PMEM2_E_MAPPING_EXISTS : ret;
-			goto err_unmap;
-		}
+	/* rsv->size is still 0: this inserts (an empty one registers nothing) */
+	ret = registry_set(rsv, (uintptr_t)rsv->addr, size);
+	if (ret) {
+		/* a stale pmem2_map_from_existing() registration covers
+		 * memory the kernel just gave us */
+		ERR("the range %p..%p is registered with libpmem2 already",
+			rsv->addr, (char *)rsv->addr + size);
+		ret = ret == -EEXIST ? PMEM2_E_MAPPING_EXISTS : ret;
+		goto err_unmap;
 	}
+	rsv->size = size;
 	pthread_rwlock_init(&rsv->lock, NULL);
 	*rsv_ptr = rsv;
 	return 0;
@@ -123,21 +135,6 @@ err_unmap:
 err_free:
 	free(rsv);
 	return ret;
-}
-
-/*
- * registry_set -- make the registry's entry for rsv cover [start, start +
- * size): insert, resize or remove as the sizes require.
- */
-static int
-registry_set(struct pmem2_vm_reservation *rsv, uintptr_t start, size_t size)
-{
-	if (!rsv->size)
-		return size ? registry_insert(start, start + size, rsv,
-				REGISTRY_RSV, NULL) : 0;
-	if (!size)
-		return registry_remove(rsv);
-	return registry_resize(rsv, start, start + size);
 }
 
 PMEM2_API int

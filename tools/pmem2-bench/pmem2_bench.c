@@ -29,6 +29,8 @@
 
 #include <libpmem2.h>
 
+#include "plot.h"
+
 #define MIB (1024UL * 1024)
 #define MAXREPS 15
 
@@ -64,6 +66,7 @@ static char *Src;
 static size_t Cursor, Src_cursor;	/* shared: every op gets fresh lines */
 static double Tsc_per_ns;
 static int Quick, Reps;
+static int Plot, Progress;
 
 static void
 die(const char *what, const char *detail)
@@ -316,40 +319,126 @@ one_row(const struct bcase *c, size_t len, FILE *csv)
 		fprintf(csv, "%s,%s,%zu,%s,%.4f,%.4f,%.4f,%.4f,%.4f\n",
 			c->name, gran, len, lat ? "ns" : "GB/s", med[OURS],
 			med[PMDK], med[CEIL], vs_pmdk, vs_ceil);
+	if (Plot && !lat)
+		plot_add(c->name, gran, len, med[OURS], med[PMDK], med[CEIL]);
+}
+
+/* progress -- "[ 12/58] case gran size" on stderr: rewritten in place on
+ * a terminal, one line each otherwise (--progress into a log) */
+static void
+progress(size_t done, size_t total, const struct bcase *c, size_t len)
+{
+	if (!Progress)
+		return;
+	int tty = isatty(2);
+	char sb[32];
+	if (done == total)
+		fprintf(stderr, tty ? "\r\033[K" : "[%zu/%zu] done\n", done,
+			total);
+	else
+		fprintf(stderr, "%s[%3zu/%zu] %s %s %s%s", tty ? "\r\033[K" :
+			"", done + 1, total, c->name, c->gi ? "BYTE" :
+			"CACHE_LINE", size_name(len, sb), tty ? "" : "\n");
 }
 
 static void
-usage(void)
+usage(FILE *f)
 {
-	fprintf(stderr, "usage: pmem2-bench [--quick] [--reps N] [--csv FILE]"
-		" [--ours LIB] [--pmdk LIB]\n");
+	fprintf(f, "usage: pmem2-bench [--quick] [--reps N] [--csv FILE] "
+		"[--plot FILE.png|FILE.svg]\n"
+		"                   [--progress] [--ours LIB] [--pmdk LIB]\n"
+		"  --quick      fewer sizes, 3 repetitions, smaller regions\n"
+		"  --reps N     repetitions per row, 1..%d (default 7, quick 3)\n"
+		"  --csv FILE   every row as CSV too\n"
+		"  --plot FILE  draw throughput against size (ours, PMDK, "
+		"ceiling) with\n"
+		"               gnuplot; FILE.dat and FILE.gp are kept beside "
+		"it\n"
+		"  --progress   progress line on stderr even when it is not a "
+		"terminal\n"
+		"  --ours LIB   our libpmem2.so.1 (default: %s)\n"
+		"  --pmdk LIB   PMDK's (default: %s)\n",
+		MAXREPS, PMEM2_BENCH_OURS, PMEM2_BENCH_PMDK);
+}
+
+static void
+bad_usage(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "pmem2-bench: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\n");
+	usage(stderr);
 	exit(2);
+}
+
+/* default_ours -- the build tree's library, or the one installed relative
+ * to this program (PMEM2_BENCH_REL from bindir) */
+static const char *
+default_ours(void)
+{
+	static char buf[4096];
+	if (access(PMEM2_BENCH_OURS, R_OK) == 0)
+		return PMEM2_BENCH_OURS;
+	ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 64 -
+		sizeof(PMEM2_BENCH_REL));
+	if (n <= 0)
+		return PMEM2_BENCH_OURS;
+	buf[n] = '\0';
+	char *slash = strrchr(buf, '/');
+	strcpy(slash + 1, PMEM2_BENCH_REL "/libpmem2.so.1");
+	return access(buf, R_OK) == 0 ? buf : PMEM2_BENCH_OURS;
 }
 
 int
 main(int argc, char **argv)
 {
-	const char *ours = PMEM2_BENCH_OURS, *pmdk = PMEM2_BENCH_PMDK;
-	const char *csvpath = NULL;
+	const char *ours = NULL, *pmdk = PMEM2_BENCH_PMDK;
+	const char *csvpath = NULL, *plotpath = NULL;
 	Reps = 0;
+	Progress = isatty(2);
 	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--quick"))
+		const char *a = argv[i];
+		int has_val = i + 1 < argc;
+		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			usage(stdout);
+			return 0;
+		} else if (!strcmp(a, "--quick")) {
 			Quick = 1;
-		else if (!strcmp(argv[i], "--reps") && i + 1 < argc)
-			Reps = atoi(argv[++i]);
-		else if (!strcmp(argv[i], "--csv") && i + 1 < argc)
-			csvpath = argv[++i];
-		else if (!strcmp(argv[i], "--ours") && i + 1 < argc)
-			ours = argv[++i];
-		else if (!strcmp(argv[i], "--pmdk") && i + 1 < argc)
-			pmdk = argv[++i];
-		else
-			usage();
+		} else if (!strcmp(a, "--progress")) {
+			Progress = 1;
+		} else if (!strcmp(a, "--reps") || !strcmp(a, "--csv") ||
+				!strcmp(a, "--plot") || !strcmp(a, "--ours") ||
+				!strcmp(a, "--pmdk")) {
+			if (!has_val)
+				bad_usage("option '%s' needs a value", a);
+			const char *v = argv[++i];
+			char *end;
+			switch (a[2]) {
+			case 'r':
+				Reps = (int)strtol(v, &end, 10);
+				if (*end || Reps < 1 || Reps > MAXREPS)
+					bad_usage("--reps '%s': want 1..15", v);
+				break;
+			case 'c': csvpath = v; break;
+			case 'o': ours = v; break;
+			case 'p':
+				if (a[3] == 'm')
+					pmdk = v;
+				else
+					plotpath = v;
+				break;
+			}
+		} else {
+			bad_usage("unknown option '%s'", a);
+		}
 	}
+	if (!ours)
+		ours = default_ours();
+	if (plotpath && plot_check(plotpath))
+		return 2;
+	Plot = plotpath != NULL;
 	if (Reps <= 0)
 		Reps = Quick ? 3 : 7;
-	if (Reps > MAXREPS)
-		Reps = MAXREPS;
 	if (!__builtin_cpu_supports("avx512f"))
 		die("the ceiling loop needs AVX-512F", NULL);
 
@@ -389,13 +478,21 @@ main(int argc, char **argv)
 	const size_t *sizes = Quick ? Sizes_quick : Sizes_full;
 	size_t nsizes = Quick ? sizeof(Sizes_quick) / sizeof(size_t) :
 		sizeof(Sizes_full) / sizeof(size_t);
-	for (size_t c = 0; c < sizeof(Cases) / sizeof(Cases[0]); c++) {
+	size_t ncases = sizeof(Cases) / sizeof(Cases[0]), total = 0, done = 0;
+	for (size_t c = 0; c < ncases; c++)
+		total += Cases[c].k == K_PERSIST ? 3 : nsizes;
+	for (size_t c = 0; c < ncases; c++) {
 		int lat = Cases[c].k == K_PERSIST;
-		for (size_t s = 0; s < (lat ? 3 : nsizes); s++)
-			one_row(&Cases[c], lat ? Sizes_persist[s] : sizes[s],
-				csv);
+		for (size_t s = 0; s < (lat ? 3 : nsizes); s++) {
+			size_t len = lat ? Sizes_persist[s] : sizes[s];
+			progress(done++, total, &Cases[c], len);
+			one_row(&Cases[c], len, csv);
+		}
 	}
+	progress(total, total, NULL, 0);
 	if (csv)
 		fclose(csv);
+	if (Plot && plot_write(plotpath))
+		return 1;
 	return 0;
 }

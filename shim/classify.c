@@ -147,19 +147,8 @@ shim_classify(int fd, const struct stat *st)
 	return c;
 }
 
-/*
- * shim_classify_atfork -- 0: before fork (hold the lock so no other thread
- * is half-way through the cache), 1: parent, 2: child (one thread left).
- */
 void
 shim_classify_atfork(int phase)
 {
-	if (phase == 0) {
-		pthread_mutex_lock(&Lock);
-	} else if (phase == 1) {
-		pthread_mutex_unlock(&Lock);
-	} else {
-		pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
-		Lock = fresh;
-	}
+	shim_mutex_atfork(&Lock, phase);
 }

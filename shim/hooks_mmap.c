@@ -58,18 +58,10 @@ map_retire(struct shim_map *s)
 	pthread_mutex_unlock(&Alloc_lock);
 }
 
-/* shim_maps_atfork -- as shim_classify_atfork, for the free list's lock */
 void
 shim_maps_atfork(int phase)
 {
-	if (phase == 0) {
-		pthread_mutex_lock(&Alloc_lock);
-	} else if (phase == 1) {
-		pthread_mutex_unlock(&Alloc_lock);
-	} else {
-		pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
-		Alloc_lock = fresh;
-	}
+	shim_mutex_atfork(&Alloc_lock, phase);
 }
 
 struct shim_map *
@@ -194,6 +186,7 @@ trim(uintptr_t lo, uintptr_t hi, struct undo *u)
 				t->base = s->base;
 				t->base_off = s->base_off;
 				t->cls = s->cls;
+				t->tracked = s->tracked;
 				ret = map_legacy_clone(&t->m, sm, (void *)hi,
 						b - hi, sd);
 				if (ret) {
@@ -253,6 +246,14 @@ take_over(void *addr, size_t len, int prot, int flags, int fd, off_t off,
 		map_retire(s);
 		shim_count(ST_MAPS_NOT_REG, 1);
 	} else {
+		/* emulated DAX only: see dirty.c; nothing was stored through
+		 * the mapping yet, so protecting it all loses nothing */
+		if (cls == SHIM_EMULATED_DAX && s->m.effective_granularity ==
+				PMEM2_GRANULARITY_CACHE_LINE &&
+				shim_dirty_track(p, ALIGN_UP(len, Pagesize))) {
+			s->tracked = true;
+			shim_count(ST_MAPS_TRACKED, 1);
+		}
 		atomic_fetch_add(&shim_nmaps, 1);
 		shim_count(ST_MAPS_TAKEN, 1);
 	}

@@ -4,7 +4,9 @@
  * durable from user space (flush + drain), everything else goes to the
  * kernel.
  *
- * What is flushed: only pages mincore(2) reports resident.  On fsdax and
+ * What is flushed: in a mapping with written-page tracking (emulated DAX
+ * on Linux 6.7+, dirty.c), only the pages written since their last flush;
+ * otherwise only pages mincore(2) reports resident.  On fsdax and
  * devdax there is no page cache, so "resident" means "this process has the
  * page mapped" -- a page never faulted in cannot hold a store made through
  * this mapping; on tmpfs it means "the file has that page".  Pages past
@@ -15,6 +17,7 @@
  * file's pages whichever mapping dirtied them.
  */
 #include <errno.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 
@@ -37,6 +40,23 @@ flush_resident(struct shim_map *s, uintptr_t lo, uintptr_t hi, int flags,
 	if (s->m.effective_granularity == PMEM2_GRANULARITY_BYTE) {
 		*flushed += hi - lo;	/* stores are durable once visible */
 		return 0;
+	}
+	if (s->tracked) {
+		size_t done = 0;
+		uintptr_t stop;
+		int r = shim_dirty_flush(s, lo, hi, !(flags & MS_ASYNC), &done,
+				&stop);
+		*flushed += done;
+		if (r == 0) {
+			*skipped += hi - lo - done;
+			return 0;
+		}
+		/* tracking lost (fork, descriptor closed): from here on every
+		 * resident page, which is always enough */
+		s->tracked = false;
+		shim_log(2, "written-page tracking lost for %p: %s",
+			(void *)s->base, strerror(errno));
+		lo = stop;
 	}
 	unsigned char vec[VEC_PAGES];
 	int ret = 0;
@@ -72,12 +92,12 @@ flush_resident(struct shim_map *s, uintptr_t lo, uintptr_t hi, int flags,
 
 size_t
 shim_flush_file(dev_t dev, ino_t ino, off_t off, size_t len,
-		const struct shim_map *except, bool drain)
+		const struct shim_map *except, bool drain, size_t *flushed)
 {
 	struct shim_map *last = NULL;
 	struct registry_entry ents[64];
 	size_t n = registry_overlaps(0, UINTPTR_MAX, ents, 64);
-	size_t flushed = 0, skipped = 0;
+	size_t found = 0, skipped = 0;
 	if (n > 64)
 		n = 64;	/* more: those were not ours to promise */
 	for (size_t i = 0; i < n; i++) {
@@ -95,12 +115,13 @@ shim_flush_file(dev_t dev, ino_t ino, off_t off, size_t len,
 			continue;
 		uintptr_t lo = ents[i].start + (uintptr_t)(a - foff);
 		(void) flush_resident(s, lo, lo + (uintptr_t)(b - a), MS_SYNC,
-				&flushed, &skipped);
+				flushed, &skipped);
 		last = s;
+		found++;
 	}
 	if (drain && last)
 		last->m.drain_fn();
-	return flushed;
+	return found;
 }
 
 /*
@@ -114,8 +135,8 @@ serve(struct shim_map *s, uintptr_t lo, uintptr_t hi, int flags)
 	int ret = flush_resident(s, lo, hi, flags, &flushed, &skipped);
 	if (atomic_load_explicit(&shim_nmaps, memory_order_relaxed) > 1) {
 		off_t off = s->base_off + (off_t)(lo - s->base);
-		flushed += shim_flush_file(s->dev, s->ino, off, hi - lo, s,
-				false);
+		(void) shim_flush_file(s->dev, s->ino, off, hi - lo, s, false,
+				&flushed);
 	}
 	shim_count(ST_MSYNC_BYTES, flushed);
 	shim_count(ST_MSYNC_SKIPPED, skipped);
@@ -226,8 +247,10 @@ sync_file(int fd)
 			shim_in_hook || fstat(fd, &st))
 		return;
 	shim_in_hook = 1;
-	if (shim_flush_file(st.st_dev, st.st_ino, 0, 0, NULL, true))
+	size_t flushed = 0;
+	if (shim_flush_file(st.st_dev, st.st_ino, 0, 0, NULL, true, &flushed))
 		shim_count(ST_FSYNC_FLUSH, 1);
+	shim_count(ST_MSYNC_BYTES, flushed);
 	shim_in_hook = 0;
 }
 

@@ -18,6 +18,7 @@ struct shim_config shim_cfg = {
 	.enabled = true,
 	.detect_real = true,
 	.memcpy_nt = true,
+	.track_dirty = true,
 	.log_level = 1,
 	.emu_gran = PMEM2_GRANULARITY_CACHE_LINE,
 };
@@ -154,16 +155,31 @@ parse_choice(const char *name, const char *v, const char *const *words,
 	return def;
 }
 
+void
+shim_mutex_atfork(pthread_mutex_t *m, int phase)
+{
+	if (phase == 0) {
+		pthread_mutex_lock(m);
+	} else if (phase == 1) {
+		pthread_mutex_unlock(m);
+	} else {
+		pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
+		*m = fresh;
+	}
+}
+
 static void
 atfork_prepare(void)
 {
 	shim_classify_atfork(0);
 	shim_maps_atfork(0);
+	shim_dirty_atfork(0);
 }
 
 static void
 atfork_parent(void)
 {
+	shim_dirty_atfork(1);
 	shim_maps_atfork(1);
 	shim_classify_atfork(1);
 }
@@ -171,6 +187,7 @@ atfork_parent(void)
 static void
 atfork_child(void)
 {
+	shim_dirty_atfork(2);
 	shim_maps_atfork(2);
 	shim_classify_atfork(2);
 }
@@ -195,6 +212,9 @@ init_once(void)
 	static const char *const mc[] = { "nt", "off", NULL };
 	shim_cfg.memcpy_nt = parse_choice("PMEMSHIM_MEMCPY",
 			env_get("PMEMSHIM_MEMCPY"), mc, 0) == 0;
+	static const char *const tr[] = { "auto", "off", NULL };
+	shim_cfg.track_dirty = parse_choice("PMEMSHIM_TRACK",
+			env_get("PMEMSHIM_TRACK"), tr, 0) == 0;
 	static const char *const gr[] = { "CACHE_LINE", "BYTE", "CACHELINE",
 		NULL };
 	shim_cfg.emu_gran = parse_choice("PMEMSHIM_GRANULARITY",

@@ -3,6 +3,7 @@
 #ifndef PMEMSHIM_SHIM_H
 #define PMEMSHIM_SHIM_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -20,6 +21,7 @@ struct shim_config {
 	bool enabled;		/* PMEMSHIM_FILTER matched (or unset) */
 	bool detect_real;	/* PMEMSHIM_DAX=auto */
 	bool memcpy_nt;		/* PMEMSHIM_MEMCPY=nt */
+	bool track_dirty;	/* PMEMSHIM_TRACK=auto */
 	int log_level;		/* PMEMSHIM_LOG: 0 off ... 3 every hook */
 	int stats;		/* PMEMSHIM_STATS: 0 off, 1 stderr, 2 file */
 	enum pmem2_granularity emu_gran;	/* PMEMSHIM_GRANULARITY */
@@ -71,6 +73,12 @@ enum shim_class shim_classify(int fd, const struct stat *st);
 extern enum pmem2_granularity shim_real_gran;
 /* fork: 0 prepare, 1 parent, 2 child (init.c registers them) */
 void shim_classify_atfork(int phase);
+/*
+ * shim_mutex_atfork -- the fork protocol of one mutex: 0 (prepare) holds
+ * it so no other thread is half-way through what it guards, 1 (parent)
+ * releases it, 2 (child, one thread left) makes it new.
+ */
+void shim_mutex_atfork(pthread_mutex_t *m, int phase);
 void shim_maps_atfork(int phase);
 
 /* ---- mappings (hooks_mmap.c) --------------------------------------- */
@@ -87,6 +95,7 @@ struct shim_map {
 	uintptr_t base;		/* an address of the mapping ... */
 	off_t base_off;		/* ... and the file offset it maps */
 	enum shim_class cls;
+	bool tracked;		/* written pages known (dirty.c) */
 	struct shim_map *next_free;
 };
 
@@ -100,13 +109,35 @@ extern _Atomic long shim_nmaps;
 /* ---- msync / flushing (hooks_msync.c) ------------------------------ */
 
 /*
- * shim_flush_file -- flush every resident page of every shim mapping of
- * (dev, ino) in file range [off, off + len) (len 0: all); returns bytes
- * covered.  except: a mapping to skip (already flushed by the caller);
- * drain: end with the mappings' drain (fsync), else the caller drains.
+ * shim_flush_file -- flush what can be dirty (see hooks_msync.c) in every
+ * shim mapping of (dev, ino) in file range [off, off + len) (len 0: all);
+ * adds the bytes flushed to *flushed and returns how many mappings of the
+ * file it visited.  except: a mapping to skip (already flushed by the
+ * caller); drain: end with the mappings' drain (fsync), else the caller
+ * drains.
  */
 size_t shim_flush_file(dev_t dev, ino_t ino, off_t off, size_t len,
-	const struct shim_map *except, bool drain);
+	const struct shim_map *except, bool drain, size_t *flushed);
+
+/* ---- written-page tracking (dirty.c) ------------------------------- */
+
+/*
+ * shim_dirty_track -- write-protect [addr, addr + len) (a mapping just
+ * made, nothing stored through it yet) so that stores to it are recorded;
+ * false when the kernel or the configuration does not allow it.
+ */
+bool shim_dirty_track(void *addr, size_t len);
+/*
+ * shim_dirty_flush -- flush the pages of [lo, hi) (in tracked mapping s)
+ * written since their last flush; reprotect: record new stores from now
+ * on (MS_ASYNC leaves the pages listed, for the MS_SYNC that waits).
+ * Returns 0, or -1 when the tracking is gone (fork, mremap, descriptor
+ * closed): then [*stop, hi) was not flushed and the caller must flush it
+ * some other way.
+ */
+int shim_dirty_flush(struct shim_map *s, uintptr_t lo, uintptr_t hi,
+	bool reprotect, size_t *flushed, uintptr_t *stop);
+void shim_dirty_atfork(int phase);
 
 /* ---- statistics (stats.c) ------------------------------------------ */
 
@@ -114,13 +145,16 @@ enum shim_counter {
 	ST_MAPS_TAKEN,		/* mmaps of DAX files taken over */
 	ST_MAPS_DAX_PASSED,	/* DAX files mapped but left to the kernel */
 	ST_MAPS_NOT_REG,	/* taken but not registrable (no MAP_SYNC) */
+	ST_MAPS_TRACKED,	/* of those taken, with written-page tracking */
 	ST_MSYNC_USER,		/* msyncs served entirely in user space */
 	ST_MSYNC_MIXED,		/* partly user space, partly kernel */
 	ST_MSYNC_KERNEL,	/* msyncs that touched a DAX range but went to
 				 * the kernel (bad arguments, PAGE maps) */
 	ST_MSYNC_BYTES,		/* bytes flushed from user space */
-	ST_MSYNC_SKIPPED,	/* bytes not flushed: pages not resident */
-	ST_FSYNC_FLUSH,		/* fsync/fdatasync that flushed mappings */
+	ST_MSYNC_SKIPPED,	/* bytes not flushed: pages not resident, or
+				 * not written since their last flush */
+	ST_FSYNC_FLUSH,		/* fsync/fdatasync of a file with shim
+				 * mappings, served by flushing them */
 	ST_COPY_CALLS,		/* memcpy/memmove into a DAX mapping */
 	ST_COPY_BYTES,
 	ST_COPY_NT_BYTES,	/* of which through the core's mover */

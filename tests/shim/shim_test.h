@@ -9,7 +9,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/userfaultfd.h>
+#include <strings.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -99,6 +103,29 @@ plain_dir(void)
 	snprintf(d, sizeof(d), "/dev/shm/pmemshim-plain-%d", (int)getpid());
 	mkdir(d, 0755);
 	return d;
+}
+
+/*
+ * tracking_expected -- should the shim know which pages were written
+ * (dirty.c)?  Asked of the kernel directly, not of the shim: an
+ * asynchronous write-protect userfaultfd (Linux 6.7+), and PMEMSHIM_TRACK
+ * not "off".  Tests expect "only the written pages are flushed" when true,
+ * "every resident page" when false.
+ */
+__attribute__((unused)) static int
+tracking_expected(void)
+{
+	const char *v = getenv("PMEMSHIM_TRACK");
+	if (v && strcasecmp(v, "off") == 0)
+		return 0;
+	int fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | UFFD_USER_MODE_ONLY);
+	if (fd < 0)
+		return 0;
+	struct uffdio_api api = { .api = UFFD_API,
+		.features = (1 << 15) /* UFFD_FEATURE_WP_ASYNC */ };
+	int ok = ioctl(fd, UFFDIO_API, &api) == 0;
+	close(fd);
+	return ok;
 }
 
 __attribute__((unused)) static int

@@ -1,0 +1,271 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * dirty.c -- which pages of an emulated-DAX mapping were written since
+ * they were last flushed.
+ *
+ * mincore(2) cannot tell: on tmpfs every page of the file is resident, so
+ * a program that msyncs its whole mapping after changing two pages would
+ * pay a cache-line walk of the whole file.  Linux 6.7 added what is
+ * needed: a userfaultfd registered in write-protect mode with
+ * UFFD_FEATURE_WP_ASYNC makes the kernel resolve the first store to a
+ * protected page by itself (a minor fault, no message, no handler
+ * thread), and the PAGEMAP_SCAN ioctl on /proc/self/pagemap lists the
+ * pages written since and write-protects them again in the same walk.
+ *
+ * Safety rests on one direction only: a store always clears the page's
+ * protection, so a written page is always listed.  Everything that loses
+ * the tracking of a mapping -- fork (the child's mappings have no
+ * userfaultfd), mremap (the kernel drops the registration unless asked
+ * otherwise), the program closing our descriptor -- makes PAGEMAP_SCAN
+ * fail with EPERM (PM_SCAN_CHECK_WPASYNC), and the caller then falls back
+ * to flushing every resident page, for good.  Kernels without the feature
+ * refuse UFFDIO_API or the ioctl, and mincore is used from the start.
+ *
+ * Only emulated DAX is tracked.  Real fsdax/devdax keep mincore, which
+ * there means "pages this process faulted in": the kernels that have
+ * WP_ASYNC could not be tested on real DAX here (the guest runs 6.1).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/userfaultfd.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <stdatomic.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "os.h"
+#include "shim.h"
+
+/* uapi of Linux 6.7 (Debian 12's headers predate it) */
+#ifndef UFFD_FEATURE_WP_ASYNC
+#define UFFD_FEATURE_WP_UNPOPULATED (1 << 13)
+#define UFFD_FEATURE_WP_ASYNC (1 << 15)
+#endif
+#ifndef PAGEMAP_SCAN
+struct page_region {
+	uint64_t start;
+	uint64_t end;
+	uint64_t categories;
+};
+
+struct pm_scan_arg {
+	uint64_t size;
+	uint64_t flags;
+	uint64_t start;
+	uint64_t end;
+	uint64_t walk_end;
+	uint64_t vec;
+	uint64_t vec_len;
+	uint64_t max_pages;
+	uint64_t category_inverted;
+	uint64_t category_mask;
+	uint64_t category_anyof_mask;
+	uint64_t return_mask;
+};
+#define PAGEMAP_SCAN _IOWR('f', 16, struct pm_scan_arg)
+#define PM_SCAN_WP_MATCHING (1 << 0)
+#define PM_SCAN_CHECK_WPASYNC (1 << 1)
+#define PAGE_IS_WRITTEN (1 << 1)
+#endif
+
+/* well above the descriptors a program numbers itself (select's 1024) */
+#define DIRTY_FD_MIN 1000
+
+static pthread_mutex_t Lock = PTHREAD_MUTEX_INITIALIZER;
+static int Uffd = -1;		/* for registering; one per process */
+static struct stat Uffd_st;	/* its identity */
+static _Atomic int Pagemap = -1;	/* /proc/self/pagemap */
+static _Atomic dev_t Pagemap_dev;	/* its identity (msync reads it */
+static _Atomic ino_t Pagemap_ino;	/* without the lock) */
+static bool Broken;		/* the kernel lacks the feature: stop trying */
+/*
+ * Mine -- a MADV_WIPEONFORK page, nonzero while Uffd and Pagemap belong to
+ * this process.  Any fork (even a raw clone that runs no atfork handler)
+ * gives the child a zero page: the inherited descriptors describe the
+ * parent's address space and must never be used there.  One load, where
+ * getpid() would be a system call on every msync.
+ */
+static _Atomic char *_Atomic Mine;
+
+/* high_fd -- fd moved to DIRTY_FD_MIN or above (close-on-exec) */
+static int
+high_fd(int fd)
+{
+	int h = fcntl(fd, F_DUPFD_CLOEXEC, DIRTY_FD_MIN);
+	if (h < 0)
+		return fd;
+	close(fd);
+	return h;
+}
+
+/*
+ * same_file -- fd is still the file we opened (was: its fstat then): a
+ * program may close every descriptor (daemons do) and the number be
+ * reused, and our ioctls must never reach somebody else's file.  Each
+ * userfaultfd has an inode of its own, as has each /proc file.
+ */
+static bool
+same_file(int fd, dev_t dev, ino_t ino)
+{
+	struct stat st;
+	return fd >= 0 && fstat(fd, &st) == 0 && st.st_dev == dev &&
+		st.st_ino == ino;
+}
+
+/* open_fds -- make sure Uffd and Pagemap are this process's (Lock held) */
+static bool
+open_fds(void)
+{
+	if (!Mine) {
+		void *p = os_mmap(NULL, (size_t)Pagesize, PROT_READ |
+				PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (p == MAP_FAILED)
+			return false;
+		if (madvise(p, (size_t)Pagesize, MADV_WIPEONFORK)) {
+			os_munmap(p, (size_t)Pagesize);
+			Broken = true;
+			return false;
+		}
+		Mine = p;
+	}
+	if (*Mine && same_file(Uffd, Uffd_st.st_dev, Uffd_st.st_ino))
+		return true;
+	/* first use, a fork's child, or the program closed ours: the old
+	 * numbers may be the program's by now, so they are neither used nor
+	 * closed (the mappings registered with a closed one fail their scan
+	 * and fall back to mincore) */
+	*Mine = 0;
+	Uffd = -1;
+	atomic_store(&Pagemap, -1);
+	int u = (int)syscall(SYS_userfaultfd,
+			O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY);
+	if (u < 0) {
+		shim_log(2, "dirty tracking off: userfaultfd: %s",
+			strerror(errno));
+		Broken = errno == ENOSYS || errno == EPERM || errno == EINVAL;
+		return false;
+	}
+	struct uffdio_api api = {
+		.api = UFFD_API,
+		.features = UFFD_FEATURE_WP_ASYNC |
+			UFFD_FEATURE_WP_UNPOPULATED |
+			UFFD_FEATURE_WP_HUGETLBFS_SHMEM,
+	};
+	if (ioctl(u, UFFDIO_API, &api)) {
+		shim_log(2, "dirty tracking off: this kernel has no "
+			"asynchronous write protection (Linux 6.7+)");
+		close(u);
+		Broken = true;
+		return false;
+	}
+	int p = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	if (p < 0) {
+		shim_log(2, "dirty tracking off: /proc/self/pagemap: %s",
+			strerror(errno));
+		close(u);
+		return false;
+	}
+	u = high_fd(u);
+	p = high_fd(p);
+	struct stat pst;
+	if (fstat(u, &Uffd_st) || fstat(p, &pst)) {
+		close(u);
+		close(p);
+		return false;
+	}
+	Uffd = u;
+	atomic_store(&Pagemap_dev, pst.st_dev);
+	atomic_store(&Pagemap_ino, pst.st_ino);
+	atomic_store(&Pagemap, p);
+	*Mine = 1;
+	return true;
+}
+
+bool
+shim_dirty_track(void *addr, size_t len)
+{
+	if (!shim_cfg.track_dirty)
+		return false;
+	pthread_mutex_lock(&Lock);
+	bool ok = false;
+	if (!Broken && open_fds()) {
+		struct uffdio_register reg = {
+			.range = { (uintptr_t)addr, len },
+			.mode = UFFDIO_REGISTER_MODE_WP,
+		};
+		struct uffdio_writeprotect wp = {
+			.range = { (uintptr_t)addr, len },
+			.mode = UFFDIO_WRITEPROTECT_MODE_WP,
+		};
+		ok = ioctl(Uffd, UFFDIO_REGISTER, &reg) == 0;
+		if (ok && ioctl(Uffd, UFFDIO_WRITEPROTECT, &wp)) {
+			struct uffdio_range r = { (uintptr_t)addr, len };
+			(void) ioctl(Uffd, UFFDIO_UNREGISTER, &r);
+			ok = false;
+		}
+		if (!ok)
+			shim_log(2, "dirty tracking off for %p: %s", addr,
+				strerror(errno));
+	}
+	pthread_mutex_unlock(&Lock);
+	return ok;
+}
+
+/* pagemap_fd -- this process's /proc/self/pagemap, or -1 */
+static int
+pagemap_fd(void)
+{
+	_Atomic char *mine = atomic_load(&Mine);
+	int fd = mine && *mine ? atomic_load(&Pagemap) : -1;
+	return same_file(fd, atomic_load(&Pagemap_dev),
+			atomic_load(&Pagemap_ino)) ? fd : -1;
+}
+
+int
+shim_dirty_flush(struct shim_map *s, uintptr_t lo, uintptr_t hi,
+		bool reprotect, size_t *flushed, uintptr_t *stop)
+{
+	*stop = lo;
+	int fd = pagemap_fd();
+	if (fd < 0)
+		return -1;
+	struct page_region vec[64];
+	while (*stop < hi) {
+		struct pm_scan_arg a = {
+			.size = sizeof(a),
+			.flags = PM_SCAN_CHECK_WPASYNC |
+				(reprotect ? PM_SCAN_WP_MATCHING : 0),
+			.start = *stop,
+			.end = hi,
+			.vec = (uintptr_t)vec,
+			.vec_len = 64,
+			.category_mask = PAGE_IS_WRITTEN,
+			.return_mask = PAGE_IS_WRITTEN,
+		};
+		long n = ioctl(fd, PAGEMAP_SCAN, &a);
+		if (n < 0)
+			return -1;
+		/* the pages listed are protected again: flush them now, the
+		 * next store to one of them lists it again */
+		for (long i = 0; i < n; i++) {
+			s->m.flush_fn((void *)(uintptr_t)vec[i].start,
+				vec[i].end - vec[i].start);
+			*flushed += vec[i].end - vec[i].start;
+		}
+		if (a.walk_end <= *stop)
+			return -1;	/* no progress: never loop */
+		*stop = a.walk_end;
+	}
+	return 0;
+}
+
+void
+shim_dirty_atfork(int phase)
+{
+	shim_mutex_atfork(&Lock, phase);
+}

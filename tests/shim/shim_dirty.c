@@ -1,0 +1,180 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * shim_dirty.c -- written-page tracking (shim/dirty.c): with it, msync and
+ * fsync flush exactly the pages stored to since their last flush (by the
+ * program, by the shim's own mover, by the kernel's read() into the
+ * mapping), MS_ASYNC leaves them for the MS_SYNC that waits, and every way
+ * of losing the tracking (fork, mremap, the program closing the shim's
+ * descriptors) falls back to flushing every resident page.  Without it
+ * (old kernel, PMEMSHIM_TRACK=off) every resident page is flushed.
+ * Whether tracking is expected is asked of the kernel, not of the shim.
+ */
+#include <sys/resource.h>
+#include <sys/wait.h>
+
+#include "shim_test.h"
+
+#define PG 4096
+#define NPG 256		/* file size in pages: all resident (tmpfs) */
+
+static unsigned long
+flushed_by(int (*op)(void *, size_t, int), void *addr, size_t len, int fl)
+{
+	unsigned long before = ctr("msync_bytes_flushed");
+	CHECK(op(addr, len, fl) == 0);
+	return ctr("msync_bytes_flushed") - before;
+}
+
+static int
+fsync_op(void *fdp, size_t len, int fl)
+{
+	(void) len;
+	(void) fl;
+	return fsync(*(int *)fdp);
+}
+
+/* store one byte into each of the pages listed */
+static void
+touch(char *d, const int *pages, int n, char c)
+{
+	for (int i = 0; i < n; i++)
+		d[(size_t)pages[i] * PG + 11] = c;
+}
+
+int
+main(void)
+{
+	const char *dax = shim_test_init();
+	int track = tracking_expected();
+	printf("written-page tracking expected: %s\n", track ? "yes" : "no");
+	char path[512];
+	int fd = make_file(dax, "dirty", NPG * PG, 'd', path);
+	unsigned long tracked0 = ctr("maps_dirty_tracked");
+	char *d = mmap(NULL, NPG * PG, PROT_READ | PROT_WRITE, MAP_SHARED,
+			fd, 0);
+	FATAL(d != MAP_FAILED && Gran(d) >= 0);
+	CHECK(ctr("maps_dirty_tracked") - tracked0 == (unsigned long)track);
+
+	if (!track) {
+		/* every resident page, written or not */
+		CHECK(flushed_by(msync, d, NPG * PG, MS_SYNC) == NPG * PG);
+		d[5] = 'x';
+		CHECK(flushed_by(msync, d, NPG * PG, MS_SYNC) == NPG * PG);
+		munmap(d, NPG * PG);
+		close(fd);
+		unlink(path);
+		return finish();
+	}
+
+	/* nothing stored yet: nothing to flush, however big the range */
+	CHECK(flushed_by(msync, d, NPG * PG, MS_SYNC) == 0);
+	const int three[] = { 0, 77, 255 };
+	touch(d, three, 3, 'a');
+	CHECK(flushed_by(msync, d, NPG * PG, MS_SYNC) == 3 * PG);
+	CHECK(flushed_by(msync, d, NPG * PG, MS_SYNC) == 0);
+	/* a range that excludes the written page does not take it */
+	d[200 * PG] = 'b';
+	CHECK(flushed_by(msync, d, 100 * PG, MS_SYNC) == 0);
+	CHECK(flushed_by(msync, d + 200 * PG, PG, MS_SYNC) == PG);
+
+	/* the shim's own mover (non-temporal stores) is a store too */
+	static char src[16 * PG];
+	memset(src, 'm', sizeof(src));
+	volatile size_t n = sizeof(src);
+	memcpy(d + 16 * PG, src, n);
+	CHECK(flushed_by(msync, d, NPG * PG, MS_SYNC) == 16 * PG);
+
+	/* the kernel writing into the mapping (read(2)) is recorded too */
+	int src_fd = make_file(plain_dir(), "dirty-src", PG, 'r', NULL);
+	CHECK(pread(src_fd, d + 40 * PG, PG, 0) == PG);
+	CHECK(flushed_by(msync, d, NPG * PG, MS_SYNC) == PG);
+	close(src_fd);
+
+	/* MS_ASYNC starts the flush but keeps the page for MS_SYNC */
+	d[9 * PG] = 'c';
+	CHECK(flushed_by(msync, d, NPG * PG, MS_ASYNC) == PG);
+	CHECK(flushed_by(msync, d, NPG * PG, MS_SYNC) == PG);
+	CHECK(flushed_by(msync, d, NPG * PG, MS_SYNC) == 0);
+
+	/* fsync flushes the written pages of the file's mappings */
+	const int two[] = { 3, 4 };
+	touch(d, two, 2, 'f');
+	CHECK(flushed_by(fsync_op, &fd, 0, 0) == 2 * PG);
+	CHECK(flushed_by(msync, d, NPG * PG, MS_SYNC) == 0);
+
+	/* fork: the child's mapping has no tracking (every resident page),
+	 * the parent's keeps it */
+	pid_t pid = fork();
+	FATAL(pid >= 0);
+	if (pid == 0) {
+		d[100 * PG] = 'K';
+		CHECK(flushed_by(msync, d, NPG * PG, MS_SYNC) == NPG * PG);
+		/* a mapping the child makes is tracked again (and the
+		 * untracked one goes: msync of e would flush it all too) */
+		CHECK(munmap(d, NPG * PG) == 0);
+		unsigned long t = ctr("maps_dirty_tracked");
+		char *e = mmap(NULL, NPG * PG, PROT_READ | PROT_WRITE,
+				MAP_SHARED, fd, 0);
+		FATAL(e != MAP_FAILED);
+		CHECK(ctr("maps_dirty_tracked") == t + 1);
+		e[101 * PG] = 'L';
+		CHECK(flushed_by(msync, e, NPG * PG, MS_SYNC) == PG);
+		_exit(Failures);
+	}
+	int st;
+	FATAL(waitpid(pid, &st, 0) == pid);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	CHECK(d[100 * PG] == 'K' && d[101 * PG] == 'L');
+	d[7 * PG] = 'p';
+	CHECK(flushed_by(msync, d, NPG * PG, MS_SYNC) == PG);
+
+	/* a middle unmap splits the mapping: both parts stay tracked */
+	CHECK(munmap(d + 128 * PG, PG) == 0);
+	const int ends[] = { 127, 129 };
+	touch(d, ends, 2, 's');
+	CHECK(flushed_by(msync, d, 128 * PG, MS_SYNC) == PG);
+	CHECK(flushed_by(msync, d + 129 * PG, 127 * PG, MS_SYNC) == PG);
+	CHECK(munmap(d, NPG * PG) == 0);
+
+	/* mremap: the kernel drops the registration, so every resident
+	 * page of the result is flushed */
+	d = mmap(NULL, NPG * PG, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	FATAL(d != MAP_FAILED);
+	CHECK(flushed_by(msync, d, NPG * PG, MS_SYNC) == 0);
+	FATAL(ftruncate(fd, 2 * NPG * PG) == 0);
+	char *g = mremap(d, NPG * PG, 2 * NPG * PG, MREMAP_MAYMOVE);
+	FATAL(g != MAP_FAILED && Gran(g) >= 0);
+	g[3] = 'r';
+	CHECK(flushed_by(msync, g, 2 * NPG * PG, MS_SYNC) >= NPG * PG);
+	CHECK(munmap(g, 2 * NPG * PG) == 0);
+	FATAL(ftruncate(fd, NPG * PG) == 0);
+
+	/* the program closes every descriptor but its own: the shim's are
+	 * gone, its mapping falls back, a new mapping gets new ones */
+	d = mmap(NULL, NPG * PG, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	FATAL(d != MAP_FAILED);
+	struct rlimit rl;
+	FATAL(getrlimit(RLIMIT_NOFILE, &rl) == 0);
+	for (int i = 3; i < (int)rl.rlim_cur && i < 65536; i++)
+		if (i != fd)
+			close(i);
+	/* the numbers come back as the program's own files */
+	for (int i = 0; i < 8; i++)
+		(void) open("/dev/null", O_RDONLY);
+	d[1] = 'z';
+	CHECK(flushed_by(msync, d, NPG * PG, MS_SYNC) == NPG * PG);
+	CHECK(munmap(d, NPG * PG) == 0);
+	unsigned long t = ctr("maps_dirty_tracked");
+	char *e = mmap(NULL, NPG * PG, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+			0);
+	FATAL(e != MAP_FAILED);
+	CHECK(ctr("maps_dirty_tracked") == t + 1);
+	e[2 * PG] = 'y';
+	CHECK(flushed_by(msync, e, NPG * PG, MS_SYNC) == PG);
+	char c;
+	CHECK(pread(fd, &c, 1, 2 * PG) == 1 && c == 'y');
+	munmap(e, NPG * PG);
+	close(fd);
+	unlink(path);
+	return finish();
+}

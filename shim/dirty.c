@@ -39,6 +39,7 @@
 #include <unistd.h>
 
 #include "os.h"
+#include "registry.h"
 #include "shim.h"
 
 /* uapi of Linux 6.7 (Debian 12's headers predate it) */
@@ -205,7 +206,8 @@ shim_dirty_track(void *addr, size_t len)
 		ok = ioctl(Uffd, UFFDIO_REGISTER, &reg) == 0;
 		if (ok && ioctl(Uffd, UFFDIO_WRITEPROTECT, &wp)) {
 			struct uffdio_range r = { (uintptr_t)addr, len };
-			(void) ioctl(Uffd, UFFDIO_UNREGISTER, &r);
+			if (ioctl(Uffd, UFFDIO_UNREGISTER, &r))
+			shim_log(1, "UFFDIO_UNREGISTER: %s", strerror(errno));
 			ok = false;
 		}
 		if (!ok)
@@ -226,6 +228,44 @@ pagemap_fd(void)
 			atomic_load(&Pagemap_ino)) ? fd : -1;
 }
 
+/*
+ * A mapping whose flushes keep finding most of their range written (a
+ * bulk writer msyncing what it just wrote) gains nothing from tracking and
+ * pays a fault per page per cycle: after DENSE_RUNS such flushes in a row
+ * of at least DENSE_MIN_PAGES, its registration is dropped and it is
+ * flushed by mincore from then on (always enough).
+ */
+#define DENSE_MIN_PAGES 16
+#define DENSE_RUNS 4
+
+static void
+note_density(struct shim_map *s, uintptr_t lo, uintptr_t hi, size_t written)
+{
+	if (hi - lo < DENSE_MIN_PAGES * (size_t)Pagesize ||
+			written * 2 < hi - lo) {
+		atomic_store_explicit(&s->dense, 0, memory_order_relaxed);
+		return;
+	}
+	if (atomic_fetch_add_explicit(&s->dense, 1, memory_order_relaxed) + 1
+			< DENSE_RUNS)
+		return;
+	if (!atomic_exchange(&s->tracked, false))
+		return;		/* another thread did it */
+	struct registry_entry e;
+	pthread_mutex_lock(&Lock);
+	_Atomic char *mine = atomic_load(&Mine);
+	if (registry_lookup((void *)lo, &e) && mine && *mine &&
+			same_file(Uffd, Uffd_st.st_dev, Uffd_st.st_ino)) {
+		struct uffdio_range r = { e.start, e.end - e.start };
+		if (ioctl(Uffd, UFFDIO_UNREGISTER, &r))
+			shim_log(1, "UFFDIO_UNREGISTER: %s", strerror(errno));
+	}
+	pthread_mutex_unlock(&Lock);
+	shim_count(ST_MAPS_UNTRACKED, 1);
+	shim_log(2, "written-page tracking dropped for %p: its flushes find "
+		"most of the range written", (void *)lo);
+}
+
 int
 shim_dirty_flush(struct shim_map *s, uintptr_t lo, uintptr_t hi,
 		bool reprotect, size_t *flushed, uintptr_t *stop)
@@ -235,6 +275,7 @@ shim_dirty_flush(struct shim_map *s, uintptr_t lo, uintptr_t hi,
 	if (fd < 0)
 		return -1;
 	struct page_region vec[64];
+	size_t before = *flushed;
 	while (*stop < hi) {
 		struct pm_scan_arg a = {
 			.size = sizeof(a),
@@ -261,6 +302,8 @@ shim_dirty_flush(struct shim_map *s, uintptr_t lo, uintptr_t hi,
 			return -1;	/* no progress: never loop */
 		*stop = a.walk_end;
 	}
+	if (reprotect)
+		note_density(s, lo, hi, *flushed - before);
 	return 0;
 }
 

@@ -41,7 +41,7 @@ flush_resident(struct shim_map *s, uintptr_t lo, uintptr_t hi, int flags,
 		*flushed += hi - lo;	/* stores are durable once visible */
 		return 0;
 	}
-	if (s->tracked) {
+	if (atomic_load_explicit(&s->tracked, memory_order_relaxed)) {
 		size_t done = 0;
 		uintptr_t stop;
 		int r = shim_dirty_flush(s, lo, hi, !(flags & MS_ASYNC), &done,
@@ -53,7 +53,7 @@ flush_resident(struct shim_map *s, uintptr_t lo, uintptr_t hi, int flags,
 		}
 		/* tracking lost (fork, descriptor closed): from here on every
 		 * resident page, which is always enough */
-		s->tracked = false;
+		atomic_store(&s->tracked, false);
 		shim_log(2, "written-page tracking lost for %p: %s",
 			(void *)s->base, strerror(errno));
 		lo = stop;

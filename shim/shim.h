@@ -95,7 +95,9 @@ struct shim_map {
 	uintptr_t base;		/* an address of the mapping ... */
 	off_t base_off;		/* ... and the file offset it maps */
 	enum shim_class cls;
-	bool tracked;		/* written pages known (dirty.c) */
+	_Atomic bool tracked;	/* written pages known (dirty.c) */
+	_Atomic unsigned dense;	/* flushes in a row that found most of
+				 * their range written (dirty.c) */
 	struct shim_map *next_free;
 };
 
@@ -146,6 +148,7 @@ enum shim_counter {
 	ST_MAPS_DAX_PASSED,	/* DAX files mapped but left to the kernel */
 	ST_MAPS_NOT_REG,	/* taken but not registrable (no MAP_SYNC) */
 	ST_MAPS_TRACKED,	/* of those taken, with written-page tracking */
+	ST_MAPS_UNTRACKED,	/* tracking dropped: mostly-written ranges */
 	ST_MSYNC_USER,		/* msyncs served entirely in user space */
 	ST_MSYNC_MIXED,		/* partly user space, partly kernel */
 	ST_MSYNC_KERNEL,	/* msyncs that touched a DAX range but went to

@@ -117,6 +117,7 @@ static const char *const Names[ST_NCOUNTERS] = {
 	[ST_MAPS_DAX_PASSED] = "maps_dax_passed_on",
 	[ST_MAPS_NOT_REG] = "maps_no_map_sync",
 	[ST_MAPS_TRACKED] = "maps_dirty_tracked",
+	[ST_MAPS_UNTRACKED] = "maps_dirty_tracking_dropped",
 	[ST_MSYNC_USER] = "msync_user_space",
 	[ST_MSYNC_MIXED] = "msync_mixed",
 	[ST_MSYNC_KERNEL] = "msync_passed_on",

@@ -16,7 +16,9 @@
  * this process are flushed too, as the kernel's msync would write back the
  * file's pages whichever mapping dirtied them.
  */
+#include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -236,6 +238,22 @@ msync(void *addr, size_t len, int flags)
 }
 
 /*
+ * flush_file -- flush every shim mapping of the file st (what can be
+ * dirty), then drain; count the call in counter if the file has any.
+ */
+static void
+flush_file(const struct stat *st, enum shim_counter counter)
+{
+	shim_in_hook = 1;
+	size_t flushed = 0;
+	if (shim_flush_file(st->st_dev, st->st_ino, 0, 0, NULL, true,
+			&flushed))
+		shim_count(counter, 1);
+	shim_count(ST_MSYNC_BYTES, flushed);
+	shim_in_hook = 0;
+}
+
+/*
  * sync_file -- fsync/fdatasync of a file with shim mappings: flush them
  * all first (on emulated DAX the kernel knows nothing of those stores).
  */
@@ -246,12 +264,7 @@ sync_file(int fd)
 	if (atomic_load_explicit(&shim_nmaps, memory_order_relaxed) <= 0 ||
 			shim_in_hook || fstat(fd, &st))
 		return;
-	shim_in_hook = 1;
-	size_t flushed = 0;
-	if (shim_flush_file(st.st_dev, st.st_ino, 0, 0, NULL, true, &flushed))
-		shim_count(ST_FSYNC_FLUSH, 1);
-	shim_count(ST_MSYNC_BYTES, flushed);
-	shim_in_hook = 0;
+	flush_file(&st, ST_FSYNC_FLUSH);
 }
 
 PUBLIC int
@@ -270,4 +283,109 @@ fdatasync(int fd)
 	sync_file(fd);
 	errno = saved;
 	return (int)syscall(SYS_fdatasync, fd);
+}
+
+/*
+ * Size and allocation changes.  ext4 and xfs "break the layouts" of a real
+ * DAX file on every truncate (growth too), and xfs on every fallocate: the
+ * kernel unmaps every page of every mapping of the file
+ * (dax_layout_busy_page_range).  mincore then reports those pages not
+ * resident, and a later msync would skip stores still in the CPU cache
+ * (the kernel's own msync finds them by its dirty tags; we have none).  So
+ * before such a call the shim mappings of a real-DAX file are flushed
+ * (tests/shim/shim_eof.c, run on real DAX by tests/shim/guest/shim_dax.sh).
+ * Emulated DAX (tmpfs) keeps its pages mapped and is not flushed here.
+ */
+static void
+before_layout_change(int fd)
+{
+	struct stat st;
+	if (atomic_load_explicit(&shim_nmaps, memory_order_relaxed) <= 0 ||
+			shim_in_hook || fstat(fd, &st) || !S_ISREG(st.st_mode))
+		return;
+	shim_in_hook = 1;
+	enum shim_class c = shim_classify(fd, &st);
+	shim_in_hook = 0;
+	if (c == SHIM_REAL_DAX)
+		flush_file(&st, ST_LAYOUT_FLUSH);
+}
+
+PUBLIC int
+ftruncate(int fd, off_t len)
+{
+	int saved = errno;
+	before_layout_change(fd);
+	errno = saved;
+	return (int)syscall(SYS_ftruncate, fd, len);
+}
+
+PUBLIC int
+ftruncate64(int fd, off_t len)
+{
+	return ftruncate(fd, len);
+}
+
+/* truncate -- by path: as ftruncate when this process maps the file */
+PUBLIC int
+truncate(const char *path, off_t len)
+{
+	int saved = errno;
+	struct stat st;
+	if (atomic_load_explicit(&shim_nmaps, memory_order_relaxed) > 0 &&
+			!shim_in_hook && stat(path, &st) == 0 &&
+			S_ISREG(st.st_mode)) {
+		int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+		if (fd >= 0) {
+			before_layout_change(fd);
+			close(fd);
+		}
+	}
+	errno = saved;
+	return (int)syscall(SYS_truncate, path, len);
+}
+
+PUBLIC int
+truncate64(const char *path, off_t len)
+{
+	return truncate(path, len);
+}
+
+PUBLIC int
+fallocate(int fd, int mode, off_t off, off_t len)
+{
+	int saved = errno;
+	before_layout_change(fd);
+	errno = saved;
+	return (int)syscall(SYS_fallocate, fd, mode, off, len);
+}
+
+PUBLIC int
+fallocate64(int fd, int mode, off_t off, off_t len)
+{
+	return fallocate(fd, mode, off, len);
+}
+
+/* posix_fallocate -- libc's (it emulates where fallocate is refused) */
+PUBLIC int
+posix_fallocate(int fd, off_t off, off_t len)
+{
+	static int (*_Atomic real)(int, off_t, off_t);
+	int (*f)(int, off_t, off_t) = atomic_load(&real);
+	if (!f) {
+		f = (int (*)(int, off_t, off_t))dlvsym(RTLD_NEXT,
+				"posix_fallocate", "GLIBC_2.2.5");
+		if (!f)
+			return ENOSYS;
+		atomic_store(&real, f);
+	}
+	int saved = errno;
+	before_layout_change(fd);
+	errno = saved;
+	return f(fd, off, len);
+}
+
+PUBLIC int
+posix_fallocate64(int fd, off_t off, off_t len)
+{
+	return posix_fallocate(fd, off, len);
 }

@@ -8,20 +8,7 @@
 need_pkg tdbtool tdb-tools
 need_pkg tdbdump tdb-tools
 
-gen() {	# the deterministic workload
-	echo "create db.tdb"
-	i=0
-	while [ $i -lt 300 ]; do
-		echo "transaction_start"
-		echo "insert key$i value-$i-$(printf '%0*d' $((i % 200)) 0)"
-		[ $i -ge 10 ] && echo "store key$((i - 10)) updated-$i"
-		[ $((i % 7)) = 0 ] && [ $i -ge 20 ] && echo "delete key$((i - 20))"
-		echo "transaction_commit"
-		i=$((i + 1))
-	done
-	echo "quit"
-}
-gen > "$WORK/script"
+sh "$(dirname "$0")/tdb-workload.sh" > "$WORK/script"
 mkdir "$WORK/plain" "$WORK/dax"
 t0=$(now_ns)
 run_plain "$WORK/plain" tdbtool < "$WORK/script" > "$WORK/plain.out" 2>&1 ||

@@ -24,7 +24,8 @@
 #                       <DIR>/tests/dax/dax-guest.args (written by CMake)
 #                       is used as --args-file.
 # One invocation boots once; run it twice for mem-ctrl and cpu.
-# Output: "PASS name" / "FAIL name" / "SKIP name: reason" per test, then
+# Output: "PASS name" / "FAIL name" / "SKIP name: reason" per test (a
+# passing test's output lines starting with "@show " are shown above it), then
 # "N passed, N failed, N skipped".  Exit: 0 ok, 1 failure (incl. timeout),
 # 77 = QEMU cannot run here (or every test skipped), 2 = usage error.
 set -euo pipefail
@@ -247,6 +248,13 @@ copy_libs "$LIBPMEM2"
 if [ -n "$SHIM" ]; then
 	cp -L "$SHIM" "$STAGE/opt/pmemshim/lib/libpmemshim.so"
 	copy_libs "$SHIM"
+	# PMEMSHIM_STATS dlopens libunwind for the call sites of its report
+	unwind=$(ldconfig -p | awk '$1 == "libunwind.so.8" && /x86-64/ {print $NF; exit}')
+	if [ -n "$unwind" ]; then
+		mkdir -p "$STAGE$(dirname "$unwind")"
+		cp -L "$unwind" "$STAGE$unwind"
+		copy_libs "$unwind"
+	fi
 fi
 for f in "${FILES[@]}"; do
 	cp -rL "$f" "$STAGE/files/"
@@ -333,6 +341,8 @@ while IFS= read -r line; do
 		read -r _ _ name rc <<< "$line"
 		DONE_T[$name]=1
 		if [ "$rc" = 0 ]; then
+			# a test's "@show " lines (tables, numbers) are shown when it passes too
+			for l in "${out[@]}"; do case "$l" in "@show "*) echo "    ${l#@show }" ;; esac; done
 			echo "PASS $name"; pass=$((pass + 1))
 		elif [ "$rc" = 77 ]; then
 			reason=""

@@ -7,8 +7,14 @@
  *  3. memcpy + msync of 4 KiB..64 MiB into DAX: the core's mover
  *     (PMEMSHIM_MEMCPY=nt) vs glibc memcpy (=off) + the same flush.
  * Usage: bench_shim /path/libpmemshim.so [daxdir] [rootfs dir]
+ *
+ * On real DAX (tests/dax guest, tests/shim/guest/bench_dax.sh):
+ *        bench_shim --real-dax /path/libpmemshim.so fsdax-dir [rounds]
+ *  msync of 1/16/256 dirty pages: the shim vs the kernel, same file system,
+ *  and the write faults each leaves behind.
  */
 #include <stdint.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 
@@ -42,31 +48,68 @@ mode_memcpy(void)
 	}
 }
 
-/* msync_pages -- dirty one line in each of N pages, msync those N pages
- * (whole: msync the whole 4 MiB mapping instead) */
-static double
-msync_pages(const char *dir, int pages, int whole)
+/* minflt -- minor faults of this process so far */
+static long
+minflt(void)
 {
+	struct rusage ru;
+	FATAL(getrusage(RUSAGE_SELF, &ru) == 0);
+	return ru.ru_minflt;
+}
+
+static int
+cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * msync_pages -- dirty one line in each of N pages, msync those N pages
+ * (whole: msync the whole 4 MiB mapping instead), ITERS (<= 1000) times;
+ * returns the median us per msync (robust against the odd preempted
+ * round on a shared or emulated CPU).  faults, dirty (if not NULL): minor
+ * faults and median us per re-dirtying pass after the first (the kernel's
+ * msync of DAX write-protects what it flushed, so the next store to each
+ * of those pages faults again).
+ */
+static double
+msync_pages(const char *dir, int pages, int whole, int iters,
+		double *faults, double *dirty)
+{
+	static double t[1000], td[1000];
 	char path[512];
 	size_t len = 1024 * 4096;
+	FATAL(iters > 0 && iters <= 1000);
 	int fd = make_file(dir, "bench-msync", len, 0, path);
 	char *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	FATAL(m != MAP_FAILED);
 	msync(m, len, MS_SYNC);
-	int iters = 200;
-	double t = 0;
+	long flt = 0;
 	for (int it = 0; it < iters; it++) {
+		long f0 = minflt();
+		double t0 = now();
 		for (int p = 0; p < pages; p++)
 			m[(size_t)p * 4096 + (it & 63) * 64] = (char)it;
-		double t0 = now();
+		td[it] = now() - t0;
+		if (it)
+			flt += minflt() - f0;
+		t0 = now();
 		FATAL(msync(m, whole ? len : (size_t)pages * 4096,
 			MS_SYNC) == 0);
-		t += now() - t0;
+		t[it] = now() - t0;
 	}
 	munmap(m, len);
 	close(fd);
 	unlink(path);
-	return t / iters / 1000;
+	if (faults)
+		*faults = iters > 1 ? (double)flt / (iters - 1) : 0;
+	if (dirty && iters > 1) {
+		qsort(td + 1, (size_t)iters - 1, sizeof(td[0]), cmp_double);
+		*dirty = td[1 + (iters - 1) / 2] / 1000;
+	}
+	qsort(t, (size_t)iters, sizeof(t[0]), cmp_double);
+	return t[iters / 2] / 1000;
 }
 
 static void
@@ -129,9 +172,92 @@ run(const char *self, const char *mode, const char *preload,
 	return n;
 }
 
+/*
+ * mode_dax_msync -- child of real_dax: msync of 1/16/256 dirty pages on
+ * BENCH_DAX_DIR (real fsdax); "msync-us faults dirty-us" per size, then
+ * the number of msyncs the shim served in user space (-1: no shim here).
+ */
+static void
+mode_dax_msync(void)
+{
+	const char *dir = getenv("BENCH_DAX_DIR");
+	const char *it = getenv("BENCH_ITERS");
+	int iters = it ? atoi(it) : 0;
+	int pg[] = { 1, 16, 256 };
+	FATAL(dir && iters > 1);
+	for (int i = 0; i < 3; i++) {
+		double f, d, t = msync_pages(dir, pg[i], 0, iters, &f, &d);
+		printf("%.3f %.3f %.3f\n", t, f, d);
+	}
+	unsigned long (*c)(const char *) = (unsigned long (*)(const char *))
+		dlsym(RTLD_DEFAULT, "pmemshim_counter");
+	printf("%ld\n", c ? (long)c("msync_user_space") : -1L);
+}
+
+/*
+ * real_dax -- bench_shim --real-dax libpmemshim.so DIR [ITERS]: the
+ * kernel's msync vs the shim's on a real DAX directory (the shim finds DAX
+ * itself: PMEMSHIM_DAX_PATHS is removed), each in its own process, and the
+ * write faults of re-dirtying the pages after each msync.  Prints a table;
+ * fails (1) only when the run did not measure what it claims: the shim run
+ * must have served every msync in user space, the plain run none, and the
+ * kernel's msync must leave faults that the shim's does not.
+ */
+static int
+real_dax(const char *self, const char *shim, const char *dir, int iters)
+{
+	static char direnv[300], itenv[64];
+	snprintf(direnv, sizeof(direnv), "BENCH_DAX_DIR=%s", dir);
+	snprintf(itenv, sizeof(itenv), "BENCH_ITERS=%d", iters);
+	putenv(direnv);
+	putenv(itenv);
+	unsetenv("PMEMSHIM_DAX_PATHS");
+	unsetenv("PMEM2_FORCE_GRANULARITY");
+	double k[10], u[10];
+	int nk = run(self, "dax-msync", NULL, NULL, k, 10);
+	int nu = run(self, "dax-msync", shim, NULL, u, 10);
+	if (nk != 10 || nu != 10) {
+		printf("FAIL: a benchmark child died (%d/%d numbers)\n", nk, nu);
+		return 1;
+	}
+	int pg[] = { 1, 16, 256 };
+	printf("N dirty pages on real fsdax (%s), %d rounds; median us of "
+		"msync(MS_SYNC) and of the\nre-dirtying pass after it, ratio "
+		"kernel/shim of each and of both, minor faults per re-dirtying "
+		"pass\n", dir, iters);
+	printf("  pages  msync: kernel    shim  ratio  re-dirty: kernel   "
+		"shim  both: ratio  faults: kernel  shim\n");
+	int bad = 0;
+	for (int i = 0; i < 3; i++) {
+		const double *a = k + 3 * i, *b = u + 3 * i;
+		printf("  %5d  %13.1f %7.1f %5.1fx %17.1f %6.1f %12.1fx "
+			"%15.1f %5.1f\n", pg[i], a[0], b[0], a[0] / b[0],
+			a[2], b[2], (a[0] + a[2]) / (b[0] + b[2]), a[1], b[1]);
+		bad += !(b[1] < a[1]);
+	}
+	if (bad)
+		printf("FAIL: the shim's msync left as many write faults as "
+			"the kernel's\n");
+	/* per size: one msync of the whole file, then one per round */
+	if (k[9] != -1 || u[9] != 3.0 * (iters + 1)) {
+		printf("FAIL: msyncs served in user space: %.0f without the "
+			"shim (-1 expected), %.0f with it (%d expected)\n",
+			k[9], u[9], 3 * (iters + 1));
+		bad++;
+	}
+	return bad ? 1 : 0;
+}
+
 int
 main(int argc, char **argv)
 {
+	if (argc > 1 && strcmp(argv[1], "dax-msync") == 0) {
+		mode_dax_msync();
+		return 0;
+	}
+	if (argc > 3 && strcmp(argv[1], "--real-dax") == 0)
+		return real_dax(argv[0], argv[2], argv[3],
+			argc > 4 ? atoi(argv[4]) : 100);
 	if (argc > 1 && strcmp(argv[1], "memcpy") == 0) {
 		mode_memcpy();
 		return 0;
@@ -146,13 +272,16 @@ main(int argc, char **argv)
 		int pg[] = { 1, 16, 256 };
 		for (int w = 0; w < 2; w++)
 			for (int i = 0; i < 3; i++)
-				printf("%.3f %.3f\n", msync_pages(dax, pg[i], w),
-					msync_pages(root, pg[i], w));
+				printf("%.3f %.3f\n",
+					msync_pages(dax, pg[i], w, 200, NULL, NULL),
+					msync_pages(root, pg[i], w, 200, NULL,
+						NULL));
 		return 0;
 	}
 	if (argc < 2) {
 		fprintf(stderr, "usage: %s libpmemshim.so [daxdir] [rootfs "
-			"dir]\n", argv[0]);
+			"dir]\n       %s --real-dax libpmemshim.so "
+			"fsdax-dir [rounds]\n", argv[0], argv[0]);
 		return 2;
 	}
 	const char *shim = argv[1];
@@ -175,8 +304,8 @@ main(int argc, char **argv)
 
 	double c[12];
 	n = run(argv[0], "msync", shim, NULL, c, 12);
-	printf("2. msync of N dirty pages (us/call): shim on emulated DAX "
-		"vs kernel on the root fs\n");
+	printf("2. msync of N dirty pages (median us/call): shim on "
+		"emulated DAX vs kernel on the root fs\n");
 	int pg[] = { 1, 16, 256 };
 	for (int i = 0; i + 1 < n; i += 2)
 		printf("   %3d pages, msync of %s: shim %.2f  kernel %.2f  "

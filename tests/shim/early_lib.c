@@ -2,36 +2,23 @@
 /*
  * early_lib.c -- a library of the program: its constructor runs BEFORE the
  * preloaded shim's, its destructor AFTER the shim's.  Both copy, map, msync
- * and unmap a DAX file through the hooks.
+ * and unmap a DAX file through the hooks, in the test's DAX directory
+ * (shim_test_dir: emulated or real DAX).
  */
-#include <fcntl.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
+#include "shim_test.h"
 
 __attribute__((visibility("default"))) int early_result = -1;	/* 0: the constructor's work was right */
 
 static int
 work(const char *tag)
 {
-	const char *d = getenv("PMEMSHIM_DAX_PATHS");
+	int real;
+	const char *d = shim_test_dir(&real);
 	if (!d)
 		return 1;
 	char path[512];
-	strcpy(path, d);
-	strcat(path, "/");
-	strcat(path, tag);
-	char dir[512];
-	strcpy(dir, d);
-	for (char *c = dir + 1; *c; c++)
-		if (*c == '/') {
-			*c = '\0';
-			mkdir(dir, 0755);
-			*c = '/';
-		}
-	mkdir(dir, 0755);
+	snprintf(path, sizeof(path), "%s/%s", d, tag);
+	mkdir_p(d);
 	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
 	if (fd < 0 || ftruncate(fd, 8192))
 		return 1;

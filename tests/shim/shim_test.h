@@ -19,7 +19,7 @@
 
 #define SKIP 77
 
-static int Failures;
+__attribute__((unused)) static int Failures;
 
 #define CHECK(c) do { \
 	if (!(c)) { \
@@ -37,13 +37,53 @@ static int Failures;
 	} \
 } while (0)
 
-static unsigned long (*Counter)(const char *);
-static int (*Gran)(const void *);
+__attribute__((unused)) static unsigned long (*Counter)(const char *);
+__attribute__((unused)) static int (*Gran)(const void *);
+
+/*
+ * Real_dax -- 1 when the test directory comes from SHIM_TEST_DIR (a
+ * directory on a real DAX file system, tests/shim/guest/shim_dax.sh): the
+ * shim is told nothing and must detect DAX itself.  0 when it comes from
+ * PMEMSHIM_DAX_PATHS (emulated DAX, the ctest runs on tmpfs).
+ */
+__attribute__((unused)) static int Real_dax;
+
+/* mkdir_p -- create dir and its parents (the test's own directory) */
+__attribute__((unused)) static void
+mkdir_p(const char *dir)
+{
+	char tmp[512];
+	snprintf(tmp, sizeof(tmp), "%s", dir);
+	for (char *c = tmp + 1; *c; c++)
+		if (*c == '/') {
+			*c = '\0';
+			mkdir(tmp, 0755);
+			*c = '/';
+		}
+	mkdir(tmp, 0755);
+}
+
+/*
+ * shim_test_dir -- the test's DAX directory: SHIM_TEST_DIR (real DAX;
+ * PMEMSHIM_DAX_PATHS must then be unset, or the run would prove nothing
+ * about detection) or else PMEMSHIM_DAX_PATHS (one emulated-DAX dir).
+ * NULL when neither is usable.
+ */
+__attribute__((unused)) static const char *
+shim_test_dir(int *real)
+{
+	const char *d = getenv("SHIM_TEST_DIR");
+	const char *e = getenv("PMEMSHIM_DAX_PATHS");
+	*real = d && *d;
+	if (*real)
+		return e ? NULL : d;
+	return e && *e && !strchr(e, ':') ? e : NULL;
+}
 
 /*
  * shim_test_init -- the shim must be preloaded (else FAIL: the test command
- * sets LD_PRELOAD) and PMEMSHIM_DAX_PATHS must name a directory (the
- * emulated-DAX dir of the tests; created here when missing).
+ * sets LD_PRELOAD) and shim_test_dir must name a directory (created here
+ * when missing).
  */
 __attribute__((unused)) static const char *
 shim_test_init(void)
@@ -53,18 +93,21 @@ shim_test_init(void)
 	Gran = (int (*)(const void *))dlsym(RTLD_DEFAULT,
 			"pmemshim_mapping_granularity");
 	FATAL(Counter && Gran);
-	const char *d = getenv("PMEMSHIM_DAX_PATHS");
-	FATAL(d && *d && !strchr(d, ':'));
-	char tmp[512];
-	snprintf(tmp, sizeof(tmp), "%s", d);
-	for (char *c = tmp + 1; *c; c++)
-		if (*c == '/') {
-			*c = '\0';
-			mkdir(tmp, 0755);
-			*c = '/';
-		}
-	mkdir(tmp, 0755);
+	const char *d = shim_test_dir(&Real_dax);
+	FATAL(d);
+	mkdir_p(d);
 	return d;
+}
+
+/*
+ * flushed_bytes -- what msync_bytes_flushed grows by when an msync of
+ * REQUESTED bytes of mapping p flushes RESIDENT bytes: at BYTE granularity
+ * (real DAX on eADR) nothing needs flushing and the whole range counts.
+ */
+__attribute__((unused)) static unsigned long
+flushed_bytes(const void *p, unsigned long resident, unsigned long requested)
+{
+	return Gran(p) == 0 /* PMEM2_GRANULARITY_BYTE */ ? requested : resident;
 }
 
 __attribute__((unused)) static unsigned long
@@ -95,12 +138,17 @@ make_file(const char *dir, const char *name, size_t size, int c,
 	return fd;
 }
 
-/* a directory outside PMEMSHIM_DAX_PATHS, on the same tmpfs */
+/*
+ * a directory outside PMEMSHIM_DAX_PATHS, on the same tmpfs (emulated), or
+ * under SHIM_TEST_PLAIN_DIR, a non-DAX file system (real DAX)
+ */
 __attribute__((unused)) static const char *
 plain_dir(void)
 {
 	static char d[256];
-	snprintf(d, sizeof(d), "/dev/shm/pmemshim-plain-%d", (int)getpid());
+	const char *base = getenv("SHIM_TEST_PLAIN_DIR");
+	snprintf(d, sizeof(d), "%s/pmemshim-plain-%d",
+		base && *base ? base : "/dev/shm", (int)getpid());
 	mkdir(d, 0755);
 	return d;
 }

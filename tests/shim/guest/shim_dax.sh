@@ -1,32 +1,43 @@
 #!/bin/sh
 # SPDX-License-Identifier: BSD-3-Clause
-# shim_dax.sh -- the shim tests on REAL DAX, for the tests/dax QEMU runner:
-# every tests/shim program with its directory on the fsdax mount (no
-# PMEMSHIM_DAX_PATHS: classification must find STATX_ATTR_DAX / MAP_SYNC),
-# then a device-DAX smoke test.  Needs $DAX_EXT4_DIR (and $DAX_DEV for the
-# devdax part); skips (77) without them.
-# Usage: shim_dax.sh /path/libpmemshim.so /path/to/tests/shim/bin-dir
+# shim_dax.sh -- a guest test for tests/dax/run.sh: every tests/shim
+# program (copied to $DAX_FILES by --file) under LD_PRELOAD=$PMEMSHIM_LIB
+# with its directory on the ext4 and xfs DAX mounts.  The shim is told
+# nothing: PMEMSHIM_DAX_PATHS and PMEM2_FORCE_GRANULARITY are unset, the
+# programs get their directory from SHIM_TEST_DIR (shim_test.h refuses to
+# run with both), so every "taken over" the programs check is real-DAX
+# detection (statx STATX_ATTR_DAX).  SHIM_TEST_PLAIN_DIR (tmpfs) is their
+# non-DAX directory.
+# shellcheck shell=dash
 set -u
-SHIM=${1:?libpmemshim.so}
-BIN=${2:?directory with the shim_* test programs}
-[ -n "${DAX_EXT4_DIR:-}" ] || { echo "SKIP: DAX_EXT4_DIR unset"; exit 77; }
-fails=0
-for t in "$BIN"/shim_*; do
-	[ -x "$t" ] || continue
-	d="$DAX_EXT4_DIR/shimtest-$(basename "$t")"
-	mkdir -p "$d"
-	# the tests read PMEMSHIM_DAX_PATHS for their directory; PMEMSHIM_DAX
-	# stays auto so real DAX is what gets the mappings taken over
-	LD_PRELOAD="$SHIM" PMEMSHIM_DAX_PATHS="$d" "$t"
-	rc=$?
-	echo "$(basename "$t"): rc=$rc"
-	[ $rc = 0 ] || [ $rc = 77 ] || fails=$((fails + 1))
+unset PMEMSHIM_DAX_PATHS PMEM2_FORCE_GRANULARITY PMEMSHIM_DAX
+[ -n "${PMEMSHIM_LIB:-}" ] || { echo "SKIP: no libpmemshim.so in the guest"; exit 77; }
+[ -n "${DAX_EXT4_DIR:-}" ] || { echo "FAIL: DAX_EXT4_DIR unset (guest setup)"; exit 1; }
+progs=$(ls "${DAX_FILES:?}"/shim_* 2>/dev/null)
+[ -n "$progs" ] || { echo "SKIP: no shim_* programs in $DAX_FILES"; exit 77; }
+
+fails=0 runs=0
+for mnt in "$DAX_EXT4_DIR" ${DAX_XFS_DIR:-}; do
+	for t in $progs; do
+		[ -x "$t" ] || continue
+		n=${t##*/}
+		d=$mnt/shimtest/$n
+		rm -rf "$d"
+		out=$(SHIM_TEST_DIR=$d SHIM_TEST_PLAIN_DIR=${NODAX_DIR:-/tmp} \
+			LD_PRELOAD=$PMEMSHIM_LIB "$t" 2>&1)
+		rc=$?
+		runs=$((runs + 1))
+		if [ $rc = 0 ]; then
+			echo "ok:   $n on $mnt"
+		elif [ $rc = 77 ]; then # the program does not apply to real DAX
+			echo "skip: $n on $mnt: $(echo "$out" | grep SKIP | tail -n 1)"
+		else
+			echo "$out"
+			echo "FAIL: $n on $mnt: exit $rc"
+			fails=$((fails + 1))
+		fi
+		rm -rf "$d"
+	done
 done
-if [ -n "${DAX_DEV:-}" ] && [ -x "$BIN/shim_basic" ]; then
-	# devdax: msync must be served in user space (the kernel's would
-	# return EINVAL); python3 may be missing in the guest, so dd + the
-	# basic program's own checks are what we have
-	echo "devdax: $DAX_DEV (covered by the tests/dax devdax suite; the" \
-		"shim's takeover is checked by shim_basic on fsdax)"
-fi
-exit $fails
+echo "$runs runs, $fails failed"
+[ $fails = 0 ]

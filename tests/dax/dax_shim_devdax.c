@@ -1,0 +1,199 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * dax_shim_devdax.c -- msync of a device DAX mapping, without and with
+ * libpmemshim.so.  The kernel refuses it (EINVAL: device DAX has no
+ * msync); under the shim it must succeed, served in user space.
+ *
+ * Run without LD_PRELOAD: checks the kernel's EINVAL, then runs itself
+ * again ("shim" mode) with LD_PRELOAD=$PMEMSHIM_LIB and PMEMSHIM_STATS=file
+ * and no PMEMSHIM_DAX_PATHS, so only real detection (the character device
+ * is device DAX) can take the mapping over.  The child checks the shim's
+ * counters; the parent checks the stats report the child left, and reads
+ * back through a new mapping what the child wrote.
+ */
+#include <dlfcn.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+
+#include "dax_util.h"
+#include "libpmem2.h"
+
+#define STATS_FILE "shim-devdax.stats"
+
+static unsigned long (*Counter)(const char *);
+
+static unsigned long
+ctr(const char *name)
+{
+	return Counter ? Counter(name) : (unsigned long)-1;
+}
+
+/* map_dev -- a shared writable mapping of LEN bytes of the device */
+static char *
+map_dev(const char *dev, size_t len, int *fdp)
+{
+	int fd = open(dev, O_RDWR);
+	if (fd < 0)
+		dax_die("open %s", dev);
+	char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		dax_die("mmap %s, %zu bytes", dev, len);
+	*fdp = fd;
+	return p;
+}
+
+/* pattern -- the byte the child writes at offset off */
+static char
+pattern(size_t off)
+{
+	return (char)((off / 4096) * 31 + 7);
+}
+
+/* the shim run: msync must succeed and be counted as user space */
+static int
+child(const char *dev, size_t len)
+{
+	Counter = (unsigned long (*)(const char *))dlsym(RTLD_DEFAULT,
+			"pmemshim_counter");
+	int (*gran)(const void *) = (int (*)(const void *))dlsym(RTLD_DEFAULT,
+			"pmemshim_mapping_granularity");
+	CHECK(Counter && gran, "the shim is preloaded");
+	if (!Counter || !gran)
+		return dax_result();
+	CHECK(!getenv("PMEMSHIM_DAX_PATHS"), "PMEMSHIM_DAX_PATHS is unset");
+	unsigned long taken = ctr("maps_taken_over");
+	int fd;
+	char *p = map_dev(dev, len, &fd);
+	CHECK(ctr("maps_taken_over") == taken + 1,
+		"the device DAX mapping was taken over (%lu -> %lu)", taken,
+		ctr("maps_taken_over"));
+	/* the core's detection: BYTE on eADR (every region's persistence
+	 * domain is cpu_cache), else CACHE_LINE */
+	char dom[64];
+	int want = dax_all_regions_cpu_cache(dom, sizeof(dom)) == 1 ?
+		PMEM2_GRANULARITY_BYTE : PMEM2_GRANULARITY_CACHE_LINE;
+	CHECK(gran(p) == want && gran(p + len - 1) == want,
+		"registered with granularity %d, %d expected (persistence "
+		"domain \"%s\")", gran(p), want, dom);
+	for (size_t off = 0; off < len; off += 4096)
+		p[off] = pattern(off);
+	unsigned long user = ctr("msync_user_space");
+	unsigned long kern = ctr("msync_passed_on");
+	unsigned long fl = ctr("msync_bytes_flushed");
+	int ret = msync(p, len, MS_SYNC);
+	CHECK(ret == 0, "msync(MS_SYNC) of %zu bytes of %s under the shim "
+		"returns %d (%s)", len, dev, ret, ret ? strerror(errno) : "ok");
+	CHECK(ctr("msync_user_space") == user + 1 &&
+		ctr("msync_passed_on") == kern,
+		"served in user space (user %lu -> %lu, kernel %lu -> %lu)",
+		user, ctr("msync_user_space"), kern, ctr("msync_passed_on"));
+	/* every page was written: all of them must have been flushed (or,
+	 * at BYTE granularity, counted as durable) */
+	CHECK(ctr("msync_bytes_flushed") - fl == len,
+		"%lu bytes flushed, %zu written",
+		ctr("msync_bytes_flushed") - fl, len);
+	ret = msync(p, len, MS_ASYNC);
+	CHECK(ret == 0, "msync(MS_ASYNC) under the shim returns %d", ret);
+	CHECK(munmap(p, len) == 0, "munmap");
+	close(fd);
+	return dax_result();
+}
+
+/* stat_value -- counter NAME from the report in STATS_FILE, or -1 */
+static long
+stat_value(const char *name)
+{
+	FILE *f = fopen(STATS_FILE, "r");
+	if (!f)
+		return -1;
+	char line[512], key[128];
+	long v = -1, n;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "pmemshim: %127s %ld", key, &n) == 2 &&
+				strcmp(key, name) == 0)
+			v = n;
+	fclose(f);
+	return v;
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *dev = dax_env("DAX_DEV");
+	const char *shim = dax_env("PMEMSHIM_LIB");
+	if (!dev)
+		dax_skip("DAX_DEV not set (no device DAX in this guest)");
+	int fd = open(dev, O_RDWR);
+	if (fd < 0)
+		dax_die("open %s", dev);
+	uint64_t align;
+	if (dax_devdax_attr(fd, "align", &align) || !align)
+		dax_die("no align for %s in sysfs", dev);
+	close(fd);
+	size_t len = (size_t)align;
+
+	if (argc > 1 && strcmp(argv[1], "shim") == 0)
+		return child(dev, len);
+	if (!shim)
+		dax_skip("PMEMSHIM_LIB not set (no libpmemshim.so in the guest)");
+	CHECK(!dlsym(RTLD_DEFAULT, "pmemshim_counter"),
+		"the first run is without the shim");
+
+	/* the kernel: msync of device DAX fails with EINVAL */
+	char *p = map_dev(dev, len, &fd);
+	p[0] = 1;
+	errno = 0;
+	int ret = msync(p, len, MS_SYNC);
+	CHECK(ret == -1 && errno == EINVAL, "kernel msync of %s: %d (%s), "
+		"EINVAL expected", dev, ret, strerror(errno));
+	munmap(p, len);
+	close(fd);
+
+	/* the same under the shim, in a child */
+	unlink(STATS_FILE);
+	pid_t pid = fork();
+	if (pid < 0)
+		dax_die("fork");
+	if (pid == 0) {
+		unsetenv("PMEMSHIM_DAX_PATHS");
+		unsetenv("PMEM2_FORCE_GRANULARITY");
+		setenv("LD_PRELOAD", shim, 1);
+		setenv("PMEMSHIM_STATS", STATS_FILE, 1);
+		execl(argv[0], argv[0], "shim", (char *)NULL);
+		_exit(127);
+	}
+	int st;
+	if (waitpid(pid, &st, 0) != pid)
+		dax_die("waitpid");
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+		"the run under the shim passed (status 0x%x)", st);
+
+	/* its stats report, as a user would read it */
+	FILE *f = fopen(STATS_FILE, "r");
+	char line[512];
+	while (f && fgets(line, sizeof(line), f))
+		printf("  %s", line);
+	if (f)
+		fclose(f);
+	CHECK(stat_value("maps_taken_over") == 1, "report: maps_taken_over "
+		"%ld", stat_value("maps_taken_over"));
+	CHECK(stat_value("msync_user_space") == 2, "report: msync_user_space "
+		"%ld (MS_SYNC + MS_ASYNC)", stat_value("msync_user_space"));
+	CHECK(stat_value("msync_passed_on") == 0 &&
+		stat_value("msync_mixed") == 0, "report: msync_passed_on %ld, "
+		"msync_mixed %ld", stat_value("msync_passed_on"),
+		stat_value("msync_mixed"));
+	CHECK(stat_value("msync_bytes_flushed") == (long)(2 * len),
+		"report: msync_bytes_flushed %ld",
+		stat_value("msync_bytes_flushed"));
+
+	/* what the child wrote is on the device */
+	p = map_dev(dev, len, &fd);
+	size_t bad = 0;
+	for (size_t off = 0; off < len; off += 4096)
+		bad += p[off] != pattern(off);
+	CHECK(bad == 0, "%zu of %zu pages read back wrong", bad, len / 4096);
+	munmap(p, len);
+	close(fd);
+	return dax_result();
+}

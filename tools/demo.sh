@@ -103,9 +103,11 @@ How to read this honestly:
   faults on the next store; measuring that needs real DAX (the QEMU guest
   in tests/dax).  The emulated directory here is only as durable as tmpfs:
   --dax-path is the operator's declaration, meant for testing.
-- Programs that msync their whole mapping (tdbtool, tcamgr) are slower
-  under the shim on tmpfs: tmpfs cannot tell dirty pages from clean ones,
-  so the shim flushes the whole file each time (README, Performance).
+- Programs that msync their whole mapping after small changes (tdbtool,
+  tcamgr) are slower under the shim on tmpfs than without it: even when
+  the shim flushes only the pages written since the last msync (Linux
+  6.7+, PMEMSHIM_TRACK), that is real work the tmpfs run skips, plus a
+  write-protect fault per page (README, Performance).
 EOT
 
 echo

@@ -82,7 +82,7 @@ char_subsystem(const struct stat *st, char *buf, size_t len)
 
 /* kernel_view -- the kernel's own DAX signals, independent of the library */
 static void
-kernel_view(int fd, const struct stat *st, int writable)
+kernel_view(int fd, const struct stat *st, int writable, int devdax)
 {
 	struct statx sx;
 	if (statx(fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS, &sx) != 0)
@@ -93,6 +93,12 @@ kernel_view(int fd, const struct stat *st, int writable)
 		field("statx DAX flag:", "%s", sx.stx_attributes &
 			STATX_ATTR_DAX ? "set" : "clear");
 
+	if (devdax) {
+		/* no page cache to write back: MAP_SYNC has no meaning there
+		 * (and a 4 KiB probe is below the device's alignment) */
+		field("MAP_SYNC probe:", "not needed (device DAX)");
+		return;
+	}
 	if (S_ISREG(st->st_mode) && st->st_size == 0) {
 		field("MAP_SYNC probe:", "not tried (empty file)");
 		return;
@@ -274,7 +280,8 @@ info(const char *path)
 	if (no_write_perm)
 		field("opened:", "read-only (no write permission)");
 	if (S_ISREG(st.st_mode) || S_ISCHR(st.st_mode))
-		kernel_view(fd, &st, writable);
+		kernel_view(fd, &st, writable, S_ISCHR(st.st_mode) &&
+			strcmp(sub, "dax") == 0);
 	enum verdict v = library_view(fd, writable);
 	const char *forced = getenv("PMEM2_FORCE_GRANULARITY");
 	field("verdict:", "%s", v == V_DAX ? (forced && *forced ?

@@ -256,6 +256,8 @@ take_over(void *addr, size_t len, int prot, int flags, int fd, off_t off,
 		}
 		atomic_fetch_add(&shim_nmaps, 1);
 		shim_count(ST_MAPS_TAKEN, 1);
+		if (cls == SHIM_REAL_DAX)
+			shim_count(ST_MAPS_REAL, 1);
 	}
 	shim_log(3, "mmap(%p, %zu, fd %d, off %lld) = %p: %s", addr, len, fd,
 		(long long)off, p, ret ? "left to the kernel (no MAP_SYNC)" :

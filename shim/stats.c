@@ -114,6 +114,7 @@ shim_site_msync(size_t bytes, void *caller)
 
 static const char *const Names[ST_NCOUNTERS] = {
 	[ST_MAPS_TAKEN] = "maps_taken_over",
+	[ST_MAPS_REAL] = "maps_taken_real_dax",
 	[ST_MAPS_DAX_PASSED] = "maps_dax_passed_on",
 	[ST_MAPS_NOT_REG] = "maps_no_map_sync",
 	[ST_MAPS_TRACKED] = "maps_dirty_tracked",

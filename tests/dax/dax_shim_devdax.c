@@ -62,11 +62,14 @@ child(const char *dev, size_t len)
 		return dax_result();
 	CHECK(!getenv("PMEMSHIM_DAX_PATHS"), "PMEMSHIM_DAX_PATHS is unset");
 	unsigned long taken = ctr("maps_taken_over");
+	unsigned long real = ctr("maps_taken_real_dax");
 	int fd;
 	char *p = map_dev(dev, len, &fd);
-	CHECK(ctr("maps_taken_over") == taken + 1,
-		"the device DAX mapping was taken over (%lu -> %lu)", taken,
-		ctr("maps_taken_over"));
+	CHECK(ctr("maps_taken_over") == taken + 1 &&
+		ctr("maps_taken_real_dax") == real + 1,
+		"the device DAX mapping was taken over as real DAX (%lu -> "
+		"%lu, real %lu -> %lu)", taken, ctr("maps_taken_over"), real,
+		ctr("maps_taken_real_dax"));
 	/* the core's detection: BYTE on eADR (every region's persistence
 	 * domain is cpu_cache), else CACHE_LINE */
 	char dom[64];
@@ -175,8 +178,11 @@ main(int argc, char **argv)
 		printf("  %s", line);
 	if (f)
 		fclose(f);
-	CHECK(stat_value("maps_taken_over") == 1, "report: maps_taken_over "
-		"%ld", stat_value("maps_taken_over"));
+	CHECK(stat_value("maps_taken_over") == 1 &&
+		stat_value("maps_taken_real_dax") == 1, "report: "
+		"maps_taken_over %ld, maps_taken_real_dax %ld",
+		stat_value("maps_taken_over"),
+		stat_value("maps_taken_real_dax"));
 	CHECK(stat_value("msync_user_space") == 2, "report: msync_user_space "
 		"%ld (MS_SYNC + MS_ASYNC)", stat_value("msync_user_space"));
 	CHECK(stat_value("msync_passed_on") == 0 &&

@@ -43,10 +43,13 @@ main(void)
 
 	/* a DAX-path file: taken over */
 	unsigned long taken0 = ctr("maps_taken_over");
+	unsigned long real0 = ctr("maps_taken_real_dax");
 	int fd = make_file(dax, "basic", len, 'd', dpath);
 	char *d = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	FATAL(d != MAP_FAILED);
 	CHECK(ctr("maps_taken_over") == taken0 + 1);
+	/* counted as real DAX only when the kernel says so */
+	CHECK(ctr("maps_taken_real_dax") == real0 + (Real_dax ? 1 : 0));
 	CHECK(Gran(d) >= 0);
 	CHECK(Gran(d + len - 1) >= 0);
 	CHECK(Gran(d + len) == -1);

@@ -40,19 +40,22 @@ mkdir "$db"
 [ -s stats.txt ] || fail "no PMEMSHIM_STATS report"
 sed 's/^/  /' stats.txt
 
-# the shim's classification log: real DAX, never emulated
+# the shim's classification log: real DAX, never emulated (and the
+# report's maps_taken_real_dax below)
 grep -q "is real DAX" dax.err || fail "the shim logged no real-DAX file: $(head -n 5 dax.err)"
 ! grep -q "emulated DAX" dax.err || fail "a file was classified emulated DAX"
 taken=$(stat maps_taken_over)
+real=$(stat maps_taken_real_dax)
 nosync=$(stat maps_no_map_sync)
 user=$(stat msync_user_space)
 mixed=$(stat msync_mixed)
 kern=$(stat msync_passed_on)
 flushed=$(stat msync_bytes_flushed)
-echo "@show [${DAX_PERSISTENCE:-?}] tdbtool on ext4-DAX under the shim: maps_taken_over=$taken" \
+echo "@show [${DAX_PERSISTENCE:-?}] tdbtool on ext4-DAX under the shim: maps_taken_over=$taken maps_taken_real_dax=$real" \
 	"msync_user_space=$user msync_mixed=$mixed msync_passed_on=$kern msync_bytes_flushed=$flushed" \
 	"fsync_flushes=$(stat fsync_flushes)"
 [ "$taken" -ge 1 ] || fail "maps_taken_over=$taken: the shim took no mapping"
+[ "$real" = "$taken" ] || fail "maps_taken_real_dax=$real of maps_taken_over=$taken"
 [ "$nosync" = 0 ] || fail "maps_no_map_sync=$nosync: the kernel refused MAP_SYNC"
 # 300 transactions, each msyncs the map at least once
 [ "$user" -ge 300 ] || fail "msync_user_space=$user, expected >= 300"

@@ -11,17 +11,22 @@
 #      unchanged with our libpmem2.so.1 in place of PMDK's;
 #   3. the mapping benchmark: our library and PMDK's side by side.
 # DEMO_RECORDS (default 1000) sets the journal's length, DEMO_RUNS (3) the
-# runs per setting (the median is shown).
+# runs per setting (the median is shown).  DEMO_QUICK=1 (the ctest smoke
+# run): no package installation or build (BUILD_DIR must be built), 100
+# records, one run, the mapping benchmark's --quick mode.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD_DIR:-$top/build}
-records=${DEMO_RECORDS:-1000}
-runs=${DEMO_RUNS:-3}
+quick=${DEMO_QUICK:-0}
+records=${DEMO_RECORDS:-$( ((quick)) && echo 100 || echo 1000)}
+runs=${DEMO_RUNS:-$( ((quick)) && echo 1 || echo 3)}
 
-bash "$top/tools/install-deps.sh" python3
-cmake -S "$top" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$build" -j"$(nproc)" >/dev/null
+if ((!quick)); then
+	bash "$top/tools/install-deps.sh" python3
+	cmake -S "$top" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	cmake --build "$build" -j"$(nproc)" >/dev/null
+fi
 
 launcher=$build/tools/pmemshim/pmemshim
 journal=$top/tests/acceptance/journal.py
@@ -123,4 +128,5 @@ printf 'file now starts with: "%s"\n' "$(head -c 24 "$work/file")"
 
 echo
 echo "== 3. mapping paths: ours vs PMDK's libpmem2, measured side by side"
-"$build/tools/pmem2-mapbench/pmem2-mapbench" "$build/core/libpmem2.so.1"
+"$build/tools/pmem2-mapbench/pmem2-mapbench" "$build/core/libpmem2.so.1" \
+	$( ((quick)) && echo --quick)

@@ -118,7 +118,7 @@ kernel_view(int fd, const struct stat *st, int writable, int devdax)
 
 /* badblocks -- count (and list a few) bad blocks, or say why not */
 static void
-badblocks(struct pmem2_source *src)
+badblocks(struct pmem2_source *src, enum verdict v)
 {
 	struct pmem2_badblock_context *bbctx;
 	int ret = pmem2_badblock_context_new(&bbctx, src);
@@ -137,7 +137,10 @@ badblocks(struct pmem2_source *src)
 	if (ret != PMEM2_E_NO_BAD_BLOCK_FOUND)
 		field("bad blocks:", "listing stopped: %s", lib_err());
 	else if (n == 0)
-		field("bad blocks:", "none");
+		/* the library gives a file off pmem an empty list, as PMDK
+		 * does: say that nothing was there to check */
+		field("bad blocks:", "%s", v == V_DAX ? "none" :
+			"none listed (not on persistent memory)");
 	else
 		field("", "%u bad block(s)%s", n, n > 8 ? " (first 8 shown)" :
 			"");
@@ -225,7 +228,7 @@ library_view(int fd, int writable)
 		field("unsafe shutdowns:", "%llu", (unsigned long long)usc);
 	else
 		field("unsafe shutdowns:", "unavailable: %s", lib_err());
-	badblocks(src);
+	badblocks(src, v);
 	pmem2_source_delete(&src);
 	return v;
 }

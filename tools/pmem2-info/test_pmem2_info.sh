@@ -40,6 +40,7 @@ has "granularity: *PAGE"
 has "size: *$(stat -c %s "$W/f") bytes"
 has "alignment: *$(getconf PAGESIZE) bytes"
 has "NUMA node: *unavailable: ."
+has "bad blocks: *none listed (not on persistent memory)"
 has "verdict: *not DAX"
 
 PMEM2_FORCE_GRANULARITY=CACHE_LINE run 0 "$W/f"

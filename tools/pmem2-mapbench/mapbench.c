@@ -205,6 +205,31 @@ bench_find(struct lib *l, size_t n, int lookups, int reps, double *setup_ns)
 	return t;
 }
 
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: pmem2-mapbench OUR_LIB [PMDK_LIB] [--quick] "
+		"[--dir DIR]\n"
+		"  OUR_LIB    our libpmem2.so.1 (build/core/libpmem2.so.1)\n"
+		"  PMDK_LIB   PMDK's (default "
+		"/usr/lib/x86_64-linux-gnu/libpmem2.so.1)\n"
+		"  --quick    10 k instead of 100 k mappings, fewer repetitions\n"
+		"  --dir DIR  where the mapped file is created (default "
+		"/dev/shm)\n"
+		"exit status: 0 done, 1 a call failed, 2 bad usage, 77 a "
+		"library cannot be loaded\n");
+}
+
+/* bad_usage -- one line saying what is wrong, then the usage; exit 2 */
+static int
+bad_usage(const char *what, const char *arg)
+{
+	fprintf(stderr, "pmem2-mapbench: %s%s%s%s\n", what, arg ? " '" : "",
+		arg ? arg : "", arg ? "'" : "");
+	usage(stderr);
+	return 2;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -213,24 +238,31 @@ main(int argc, char *argv[])
 	const char *dir = "/dev/shm";
 	int quick = 0, npos = 0;
 	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--quick") == 0)
+		if (strcmp(argv[i], "-h") == 0 ||
+				strcmp(argv[i], "--help") == 0) {
+			usage(stdout);
+			return 0;
+		} else if (strcmp(argv[i], "--quick") == 0) {
 			quick = 1;
-		else if (strcmp(argv[i], "--dir") == 0 && i + 1 < argc)
+		} else if (strcmp(argv[i], "--dir") == 0) {
+			if (i + 1 == argc)
+				return bad_usage("option needs a value:",
+					argv[i]);
 			dir = argv[++i];
-		else if (argv[i][0] == '-') {
-			fprintf(stderr, "usage: %s OUR_LIB [PMDK_LIB] [--quick] "
-				"[--dir DIR]\n", argv[0]);
-			return 2;
-		} else if (npos++ == 0)
+		} else if (argv[i][0] == '-') {
+			return bad_usage("unknown option", argv[i]);
+		} else if (npos == 0) {
 			ours_path = argv[i];
-		else
+			npos++;
+		} else if (npos == 1) {
 			pmdk_path = argv[i];
+			npos++;
+		} else {
+			return bad_usage("too many arguments:", argv[i]);
+		}
 	}
-	if (!ours_path) {
-		fprintf(stderr, "usage: %s OUR_LIB [PMDK_LIB] [--quick]\n",
-			argv[0]);
-		return 2;
-	}
+	if (!ours_path)
+		return bad_usage("no OUR_LIB given", NULL);
 	unsetenv("PMEM2_FORCE_GRANULARITY");
 	struct lib libs[2];
 	load(&libs[0], "ours", ours_path);

@@ -111,6 +111,9 @@ parse_paths(const char *v)
 		const char *c = strchr(p, ':');
 		size_t l = c ? (size_t)(c - p) : strlen(p);
 		char dir[PATH_MAX], real[PATH_MAX];
+		if (l >= sizeof(dir))
+			shim_log(1, "PMEMSHIM_DAX_PATHS: ignoring a %zu-byte "
+				"entry: longer than PATH_MAX", l);
 		if (l && l < sizeof(dir)) {
 			memcpy(dir, p, l);
 			dir[l] = '\0';
@@ -192,6 +195,34 @@ atfork_child(void)
 	shim_classify_atfork(2);
 }
 
+/*
+ * warn_unknown -- a PMEMSHIM_ variable the shim does not know is most
+ * likely a typo (PMEMSHIM_DAX_PATH): say so rather than ignore it silently
+ */
+static void
+warn_unknown(void)
+{
+	static const char *const known[] = { "PMEMSHIM_DAX_PATHS",
+		"PMEMSHIM_DAX", "PMEMSHIM_GRANULARITY", "PMEMSHIM_MEMCPY",
+		"PMEMSHIM_FILTER", "PMEMSHIM_LOG", "PMEMSHIM_STATS",
+		"PMEMSHIM_TRACK", NULL };
+	for (char **e = environ; e && *e; e++) {
+		if (strncmp(*e, "PMEMSHIM_", 9) != 0)
+			continue;
+		size_t n = strcspn(*e, "=");
+		int i;
+		for (i = 0; known[i]; i++)
+			if (strlen(known[i]) == n &&
+					strncmp(*e, known[i], n) == 0)
+				break;
+		if (!known[i])
+			shim_log(1, "unknown variable %.*s ignored (known: "
+				"PMEMSHIM_DAX_PATHS, _DAX, _GRANULARITY, "
+				"_MEMCPY, _FILTER, _LOG, _STATS, _TRACK)",
+				(int)(n < 64 ? n : 64), *e);
+	}
+}
+
 static void
 init_once(void)
 {
@@ -205,6 +236,8 @@ init_once(void)
 	static const char *const levels[] = { "0", "1", "2", "3", NULL };
 	shim_cfg.log_level = parse_choice("PMEMSHIM_LOG",
 			env_get("PMEMSHIM_LOG"), levels, 1);
+
+	warn_unknown();
 
 	static const char *const dax[] = { "auto", "off", NULL };
 	shim_cfg.detect_real = parse_choice("PMEMSHIM_DAX",
@@ -228,6 +261,13 @@ init_once(void)
 	v = env_get("PMEMSHIM_STATS");
 	if (v && *v && strcmp(v, "0") != 0) {
 		if (strcmp(v, "1") == 0) {
+			shim_cfg.stats = 1;
+		} else if (v[strspn(v, "+-0123456789")] == '\0') {
+			/* a number other than 0/1 is no file name anyone
+			 * meant: say so instead of creating a file "-1" */
+			shim_log(1, "PMEMSHIM_STATS=\"%.40s\" not understood "
+				"(want 0, 1 or a file name), reporting on "
+				"stderr", v);
 			shim_cfg.stats = 1;
 		} else if (strlen(v) < sizeof(shim_cfg.stats_file)) {
 			shim_cfg.stats = 2;

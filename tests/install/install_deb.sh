@@ -110,6 +110,15 @@ PMEM2_FORCE_GRANULARITY=CACHE_LINE "$R/usr/bin/pmem2-info" "$W/file" \
 grep -qx "LD_PRELOAD=$(readlink -f "$L/libpmemshim.so")" "$W/env" ||
 	fail "installed launcher preloads: $(cat "$W/env")"
 "$R/usr/bin/pmem2-bench" --help >/dev/null || fail "pmem2-bench --help"
+if grep -q avx512f /proc/cpuinfo; then
+	"$R/usr/bin/pmem2-bench" --quick --reps 1 >"$W/bench" 2>&1 ||
+		fail "installed pmem2-bench: $(tail -1 "$W/bench")"
+	used=$(sed -n 's/^ours: //p' "$W/bench")
+	[ "$(readlink -f "$used")" = "$want" ] ||
+		fail "installed pmem2-bench measured '$used', not $want"
+else
+	echo "note: no AVX-512F, installed pmem2-bench not run"
+fi
 for m in pmemshim pmem2-info pmem2-bench; do
 	page=$R/usr/share/man/man1/$m.1
 	[ -f "$page" ] || { fail "no man page $m.1"; continue; }

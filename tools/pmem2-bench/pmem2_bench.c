@@ -371,14 +371,12 @@ bad_usage(const char *fmt, const char *arg)
 	exit(2);
 }
 
-/* default_ours -- the build tree's library, or the one installed relative
- * to this program (PMEM2_BENCH_REL from bindir) */
+/* default_ours -- the library installed relative to this program
+ * (PMEM2_BENCH_REL from bindir) when there is one, else the build tree's */
 static const char *
 default_ours(void)
 {
 	static char buf[4096];
-	if (access(PMEM2_BENCH_OURS, R_OK) == 0)
-		return PMEM2_BENCH_OURS;
 	ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 64 -
 		sizeof(PMEM2_BENCH_REL));
 	if (n <= 0)

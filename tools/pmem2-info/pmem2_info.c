@@ -56,12 +56,52 @@ field(const char *name, const char *fmt, ...)
 	putchar('\n');
 }
 
-/* lib_err -- the library's message for a failed call (never empty) */
+/* code_name -- "PMEM2_E_NOSUPP", "ENOENT"... for a failed call's return */
 static const char *
-lib_err(void)
+code_name(int ret)
+{
+	static const char *const names[] = {
+#define E(n) [-(n) - 100000] = #n
+		E(PMEM2_E_UNKNOWN), E(PMEM2_E_NOSUPP),
+		E(PMEM2_E_FILE_HANDLE_NOT_SET), E(PMEM2_E_INVALID_FILE_HANDLE),
+		E(PMEM2_E_INVALID_FILE_TYPE), E(PMEM2_E_MAP_RANGE),
+		E(PMEM2_E_MAPPING_EXISTS), E(PMEM2_E_GRANULARITY_NOT_SET),
+		E(PMEM2_E_GRANULARITY_NOT_SUPPORTED),
+		E(PMEM2_E_OFFSET_OUT_OF_RANGE), E(PMEM2_E_OFFSET_UNALIGNED),
+		E(PMEM2_E_INVALID_ALIGNMENT_FORMAT),
+		E(PMEM2_E_INVALID_ALIGNMENT_VALUE),
+		E(PMEM2_E_INVALID_SIZE_FORMAT), E(PMEM2_E_LENGTH_UNALIGNED),
+		E(PMEM2_E_MAPPING_NOT_FOUND), E(PMEM2_E_BUFFER_TOO_SMALL),
+		E(PMEM2_E_SOURCE_EMPTY), E(PMEM2_E_INVALID_SHARING_VALUE),
+		E(PMEM2_E_SRC_DEVDAX_PRIVATE),
+		E(PMEM2_E_INVALID_ADDRESS_REQUEST_TYPE),
+		E(PMEM2_E_ADDRESS_UNALIGNED), E(PMEM2_E_ADDRESS_NULL),
+		E(PMEM2_E_DEEP_FLUSH_RANGE), E(PMEM2_E_INVALID_REGION_FORMAT),
+		E(PMEM2_E_DAX_REGION_NOT_FOUND), E(PMEM2_E_INVALID_DEV_FORMAT),
+		E(PMEM2_E_CANNOT_READ_BOUNDS), E(PMEM2_E_NO_BAD_BLOCK_FOUND),
+		E(PMEM2_E_LENGTH_OUT_OF_RANGE), E(PMEM2_E_INVALID_PROT_FLAG),
+		E(PMEM2_E_NO_ACCESS), E(PMEM2_E_VM_RESERVATION_NOT_EMPTY),
+		E(PMEM2_E_MAP_EXISTS), E(PMEM2_E_FILE_DESCRIPTOR_NOT_SET),
+		E(PMEM2_E_SOURCE_TYPE_NOT_SUPPORTED), E(PMEM2_E_IO_FAIL),
+#undef E
+	};
+	static char buf[32];
+	int i = -ret - 100000;
+	if (i >= 0 && i < (int)(sizeof(names) / sizeof(names[0])) && names[i])
+		return names[i];
+	if (ret < 0 && ret > -4096 && strerrorname_np(-ret))
+		return strerrorname_np(-ret);
+	snprintf(buf, sizeof(buf), "%d", ret);
+	return buf;
+}
+
+/* failed -- "WHAT (CODE): the library's message" for a failed call */
+static void
+failed(const char *name, const char *what, int ret)
 {
 	const char *m = pmem2_errormsg();
-	return m && *m ? m : "(no message)";
+	field(name, "%s (%s): %s", what, code_name(ret),
+		m && *m ? m : "(no message)");
 }
 
 /* char_subsystem -- the sysfs subsystem of a character device ("dax"...) */
@@ -123,7 +163,7 @@ badblocks(struct pmem2_source *src, enum verdict v)
 	struct pmem2_badblock_context *bbctx;
 	int ret = pmem2_badblock_context_new(&bbctx, src);
 	if (ret) {
-		field("bad blocks:", "unavailable: %s", lib_err());
+		failed("bad blocks:", "unavailable", ret);
 		return;
 	}
 	struct pmem2_badblock bb;
@@ -135,7 +175,7 @@ badblocks(struct pmem2_source *src, enum verdict v)
 		n++;
 	}
 	if (ret != PMEM2_E_NO_BAD_BLOCK_FOUND)
-		field("bad blocks:", "listing stopped: %s", lib_err());
+		failed("bad blocks:", "listing stopped", ret);
 	else if (n == 0)
 		/* the library gives a file off pmem an empty list, as PMDK
 		 * does: say that nothing was there to check */
@@ -154,8 +194,9 @@ granularity(struct pmem2_source *src, int writable)
 {
 	struct pmem2_config *cfg;
 	struct pmem2_map *map;
-	if (pmem2_config_new(&cfg)) {
-		field("granularity:", "error: %s", lib_err());
+	int ret = pmem2_config_new(&cfg);
+	if (ret) {
+		failed("granularity:", "error", ret);
 		return V_ERROR;
 	}
 	pmem2_config_set_required_store_granularity(cfg,
@@ -163,8 +204,8 @@ granularity(struct pmem2_source *src, int writable)
 	if (!writable)
 		pmem2_config_set_protection(cfg, PMEM2_PROT_READ);
 	enum verdict v = V_NOT_DAX;
-	if (pmem2_map_new(&map, cfg, src)) {
-		field("granularity:", "cannot map: %s", lib_err());
+	if ((ret = pmem2_map_new(&map, cfg, src)) != 0) {
+		failed("granularity:", "cannot map", ret);
 	} else {
 		enum pmem2_granularity g = pmem2_map_get_store_granularity(map);
 		const char *why = g == PMEM2_GRANULARITY_BYTE ?
@@ -191,43 +232,46 @@ static enum verdict
 library_view(int fd, int writable)
 {
 	struct pmem2_source *src;
-	if (pmem2_source_from_fd(&src, fd)) {
-		field("libpmem2:", "not usable: %s", lib_err());
+	int ret = pmem2_source_from_fd(&src, fd);
+	if (ret) {
+		failed("libpmem2:", "not usable", ret);
 		return V_NOT_DAX;
 	}
 	size_t size, align;
-	if (pmem2_source_size(src, &size) == 0)
+	if ((ret = pmem2_source_size(src, &size)) == 0)
 		field("size:", "%zu bytes", size);
 	else
-		field("size:", "unavailable: %s", lib_err());
-	if (pmem2_source_alignment(src, &align) == 0)
+		failed("size:", "unavailable", ret);
+	if ((ret = pmem2_source_alignment(src, &align)) == 0)
 		field("alignment:", "%zu bytes", align);
 	else
-		field("alignment:", "unavailable: %s", lib_err());
+		failed("alignment:", "unavailable", ret);
 
 	enum verdict v = granularity(src, writable);
 
 	size_t len = 0;
-	if (pmem2_source_device_id(src, NULL, &len) == 0 && len) {
-		char *id = malloc(len);
-		if (id && pmem2_source_device_id(src, id, &len) == 0)
+	if ((ret = pmem2_source_device_id(src, NULL, &len)) == 0) {
+		char *id = malloc(len ? len : 1);
+		if (!id)
+			field("device id:", "unavailable: out of memory");
+		else if ((ret = pmem2_source_device_id(src, id, &len)) == 0)
 			field("device id:", "%s", id);
 		else
-			field("device id:", "unavailable: %s", lib_err());
+			failed("device id:", "unavailable", ret);
 		free(id);
 	} else {
-		field("device id:", "unavailable: %s", lib_err());
+		failed("device id:", "unavailable", ret);
 	}
 	int node;
-	if (pmem2_source_numa_node(src, &node) == 0)
+	if ((ret = pmem2_source_numa_node(src, &node)) == 0)
 		field("NUMA node:", "%d", node);
 	else
-		field("NUMA node:", "unavailable: %s", lib_err());
+		failed("NUMA node:", "unavailable", ret);
 	uint64_t usc;
-	if (pmem2_source_device_usc(src, &usc) == 0)
+	if ((ret = pmem2_source_device_usc(src, &usc)) == 0)
 		field("unsafe shutdowns:", "%llu", (unsigned long long)usc);
 	else
-		field("unsafe shutdowns:", "unavailable: %s", lib_err());
+		failed("unsafe shutdowns:", "unavailable", ret);
 	badblocks(src, v);
 	pmem2_source_delete(&src);
 	return v;

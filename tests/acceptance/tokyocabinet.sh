@@ -8,29 +8,12 @@
 need_pkg tcamgr tokyocabinet-bin
 need_pkg tchmgr tokyocabinet-bin
 
-cat > "$WORK/workload.sh" <<'EOW'
-set -e
-tcamgr create db.tch
-b=0
-while [ $b -lt 40 ]; do
-	args=""
-	i=0
-	while [ $i -lt 50 ]; do
-		k=$((b * 50 + i))
-		args="$args k$k v$k-$((k * 7919 % 10007))"
-		i=$((i + 1))
-	done
-	tcamgr misc db.tch putlist $args > /dev/null
-	tcamgr misc db.tch out "k$((b * 13))" > /dev/null 2>&1 || true
-	tcamgr misc db.tch sync > /dev/null
-	b=$((b + 1))
-done
-EOW
+TCW=$(cd "$(dirname "$0")" && pwd)/tc-workload.sh
 mkdir "$WORK/plain" "$WORK/dax"
 t0=$(now_ns)
-run_plain "$WORK/plain" sh "$WORK/workload.sh" || fail "run without the shim"
+run_plain "$WORK/plain" sh "$TCW" || fail "run without the shim"
 t1=$(now_ns)
-run_shim "$WORK/dax" sh "$WORK/workload.sh" || fail "run with the shim"
+run_shim "$WORK/dax" sh "$TCW" || fail "run with the shim"
 t2=$(now_ns)
 for d in plain dax; do
 	tchmgr list -pv "$WORK/$d/db.tch" | sort > "$WORK/$d.list" ||

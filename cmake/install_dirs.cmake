@@ -21,3 +21,15 @@ endif()
 # the launcher, so an installed tree works wherever it is unpacked
 file(RELATIVE_PATH PMEMSHIM_BIN_TO_LIB /${CMAKE_INSTALL_BINDIR}
 	/${PMEMSHIM_INSTALL_LIBDIR})
+
+# pmemshim_install_man PAGE -- install a troff page gzip'ed (Debian policy),
+# compressed at build time so `cmake --install` and CPack ship the same file
+function(pmemshim_install_man page)
+	get_filename_component(name ${page} NAME)
+	set(gz ${CMAKE_CURRENT_BINARY_DIR}/${name}.gz)
+	add_custom_command(OUTPUT ${gz}
+		COMMAND gzip -9 -n -c ${CMAKE_CURRENT_SOURCE_DIR}/${page} > ${gz}
+		DEPENDS ${page} COMMENT "gzip ${name}")
+	add_custom_target(man_${name} ALL DEPENDS ${gz})
+	install(FILES ${gz} DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
+endfunction()

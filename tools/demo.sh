@@ -78,7 +78,7 @@ flushed=$(stat_of msync_bytes_flushed)
 
 tm=$(median "${t_tmpfs[@]}") dm=$(median "${t_disk[@]}") sm=$(median "${t_shim[@]}")
 echo
-echo "Wall time, median of $runs interleaved runs (the three journals are identical):"
+echo "Wall time$( ((runs > 1)) && echo ", median of $runs interleaved runs") (the three journals are identical):"
 printf '  %-34s %9s  %s\n' "setting" "time" "what msync does"
 printf '  %-34s %6s ms  %s\n' "without the shim, tmpfs" "$tm" \
 	"nothing: RAM, no durability at all"

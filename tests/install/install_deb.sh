@@ -120,11 +120,13 @@ else
 	echo "note: no AVX-512F, installed pmem2-bench not run"
 fi
 for m in pmemshim pmem2-info pmem2-bench; do
-	page=$R/usr/share/man/man1/$m.1
-	[ -f "$page" ] || { fail "no man page $m.1"; continue; }
+	page=$R/usr/share/man/man1/$m.1.gz
+	gzip -t "$page" 2>/dev/null || { fail "no gzip'ed man page $m.1.gz"; continue; }
 	if command -v groff >/dev/null; then
-		warn=$(groff -man -ww -z "$page" 2>&1)
+		warn=$(gzip -dc "$page" | groff -man -ww -z 2>&1)
 		[ -z "$warn" ] || fail "$m.1: $warn"
+		gzip -dc "$page" | groff -man -Tascii -P-bcou 2>/dev/null | grep -q "^NAME" ||
+			fail "$m.1 does not render"
 	fi
 done
 

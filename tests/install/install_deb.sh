@@ -76,6 +76,10 @@ echo "pkg-config --cflags --libs libpmem2: $flags"
 pkg-config --atleast-version=1.12 libpmem2 || fail "libpmem2.pc version < 1.12"
 PKG_CONFIG_LIBDIR=$R/usr/lib/pkgconfig pkg-config --libs pmemshim \
 	>/dev/null || fail "pmemshim.pc"
+shimlib=$(PKG_CONFIG_LIBDIR=$R/usr/lib/pkgconfig pkg-config \
+	--variable=shimlib pmemshim)
+[ "$(readlink -f "$shimlib")" = "$(readlink -f "$L/libpmemshim.so")" ] ||
+	fail "pmemshim.pc shimlib=$shimlib"
 
 ex=/usr/share/doc/libpmem2-dev/examples/basic/basic.c
 # shellcheck disable=SC2086

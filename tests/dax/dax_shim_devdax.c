@@ -5,7 +5,7 @@
  * msync); under the shim it must succeed, served in user space.
  *
  * Run without LD_PRELOAD: checks the kernel's EINVAL, then runs itself
- * again ("shim" mode) with LD_PRELOAD=$PMEMSHIM_LIB and PMEMSHIM_STATS=file
+ * again ("shim" mode) with LD_PRELOAD=$DAX_SHIM_LIB and PMEMSHIM_STATS=file
  * and no PMEMSHIM_DAX_PATHS, so only real detection (the character device
  * is device DAX) can take the mapping over.  The child checks the shim's
  * counters; the parent checks the stats report the child left, and reads
@@ -123,7 +123,7 @@ int
 main(int argc, char **argv)
 {
 	const char *dev = dax_env("DAX_DEV");
-	const char *shim = dax_env("PMEMSHIM_LIB");
+	const char *shim = dax_env("DAX_SHIM_LIB");
 	if (!dev)
 		dax_skip("DAX_DEV not set (no device DAX in this guest)");
 	int fd = open(dev, O_RDWR);
@@ -138,7 +138,7 @@ main(int argc, char **argv)
 	if (argc > 1 && strcmp(argv[1], "shim") == 0)
 		return child(dev, len);
 	if (!shim)
-		dax_skip("PMEMSHIM_LIB not set (no libpmemshim.so in the guest)");
+		dax_skip("DAX_SHIM_LIB not set (no libpmemshim.so in the guest)");
 	CHECK(!dlsym(RTLD_DEFAULT, "pmemshim_counter"),
 		"the first run is without the shim");
 

@@ -9,12 +9,12 @@
 # shellcheck shell=dash
 set -u
 unset PMEMSHIM_DAX_PATHS PMEM2_FORCE_GRANULARITY PMEMSHIM_DAX
-[ -n "${PMEMSHIM_LIB:-}" ] || { echo "SKIP: no libpmemshim.so in the guest"; exit 77; }
+[ -n "${DAX_SHIM_LIB:-}" ] || { echo "SKIP: no libpmemshim.so in the guest"; exit 77; }
 [ -n "${DAX_EXT4_DIR:-}" ] || { echo "FAIL: DAX_EXT4_DIR unset (guest setup)"; exit 1; }
 command -v bench_shim > /dev/null || { echo "SKIP: bench_shim not in the guest"; exit 77; }
 d=$DAX_EXT4_DIR/bench
 mkdir -p "$d"
-"$(command -v bench_shim)" --real-dax "$PMEMSHIM_LIB" "$d" "${BENCH_ROUNDS:-100}" > bench.out 2>&1
+"$(command -v bench_shim)" --real-dax "$DAX_SHIM_LIB" "$d" "${BENCH_ROUNDS:-100}" > bench.out 2>&1
 rc=$?
 sed "s/^/@show [${DAX_PERSISTENCE:-?}] /" bench.out
 rm -rf "$d"

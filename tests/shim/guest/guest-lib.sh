@@ -9,7 +9,7 @@ set -u
 unset PMEMSHIM_DAX_PATHS PMEM2_FORCE_GRANULARITY PMEMSHIM_DAX PMEMSHIM_FILTER
 fail() { echo "FAIL: $*"; exit 1; }
 skip() { echo "SKIP: $*"; exit 77; }
-[ -n "${PMEMSHIM_LIB:-}" ] || skip "no libpmemshim.so in the guest"
+[ -n "${DAX_SHIM_LIB:-}" ] || skip "no libpmemshim.so in the guest"
 [ -n "${DAX_EXT4_DIR:-}" ] || fail "DAX_EXT4_DIR unset (guest setup)"
 # shellcheck disable=SC2034 # used by the scripts that source this
 W=$PWD # the test's own directory, on tmpfs: not DAX
@@ -36,7 +36,7 @@ shim_run() {
 	_r=$1 _d=$2
 	shift 2
 	mkdir -p "$_r"
-	(cd "$_d" && LD_PRELOAD=$PMEMSHIM_LIB PMEMSHIM_STATS=$_r/stats.txt \
+	(cd "$_d" && LD_PRELOAD=$DAX_SHIM_LIB PMEMSHIM_STATS=$_r/stats.txt \
 		PMEMSHIM_LOG=2 "$@") > "$_r/out" 2> "$_r/err"
 }
 

@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: BSD-3-Clause
 # shim_dax.sh -- a guest test for tests/dax/run.sh: every tests/shim
-# program (copied to $DAX_FILES by --file) under LD_PRELOAD=$PMEMSHIM_LIB
+# program (copied to $DAX_FILES by --file) under LD_PRELOAD=$DAX_SHIM_LIB
 # with its directory on the ext4 and xfs DAX mounts.  The shim is told
 # nothing: PMEMSHIM_DAX_PATHS and PMEM2_FORCE_GRANULARITY are unset, the
 # programs get their directory from SHIM_TEST_DIR (shim_test.h refuses to
@@ -11,7 +11,7 @@
 # shellcheck shell=dash
 set -u
 unset PMEMSHIM_DAX_PATHS PMEM2_FORCE_GRANULARITY PMEMSHIM_DAX
-[ -n "${PMEMSHIM_LIB:-}" ] || { echo "SKIP: no libpmemshim.so in the guest"; exit 77; }
+[ -n "${DAX_SHIM_LIB:-}" ] || { echo "SKIP: no libpmemshim.so in the guest"; exit 77; }
 [ -n "${DAX_EXT4_DIR:-}" ] || { echo "FAIL: DAX_EXT4_DIR unset (guest setup)"; exit 1; }
 progs=$(ls "${DAX_FILES:?}"/shim_* 2>/dev/null)
 [ -n "$progs" ] || { echo "SKIP: no shim_* programs in $DAX_FILES"; exit 77; }
@@ -23,12 +23,14 @@ for mnt in "$DAX_EXT4_DIR" ${DAX_XFS_DIR:-}; do
 		n=${t##*/}
 		d=$mnt/shimtest/$n
 		rm -rf "$d"
+		t0=$(cut -d' ' -f1 /proc/uptime)
 		out=$(SHIM_TEST_DIR=$d SHIM_TEST_PLAIN_DIR=${NODAX_DIR:-/tmp} \
-			LD_PRELOAD=$PMEMSHIM_LIB "$t" 2>&1)
+			LD_PRELOAD=$DAX_SHIM_LIB "$t" 2>&1)
 		rc=$?
+		secs=$(awk -v a="$t0" '{ printf "%.1f", $1 - a }' /proc/uptime)
 		runs=$((runs + 1))
 		if [ $rc = 0 ]; then
-			echo "ok:   $n on $mnt"
+			echo "ok:   $n on $mnt (${secs}s)"
 		elif [ $rc = 77 ]; then # the program does not apply to real DAX
 			echo "skip: $n on $mnt: $(echo "$out" | grep SKIP | tail -n 1)"
 		else

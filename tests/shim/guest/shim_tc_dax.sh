@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: BSD-3-Clause
 # shim_tc_dax.sh -- a guest test for tests/dax/run.sh: tokyocabinet's
-# tcamgr, unmodified, under LD_PRELOAD=$PMEMSHIM_LIB with its hash database
+# tcamgr, unmodified, under LD_PRELOAD=$DAX_SHIM_LIB with its hash database
 # on the ext4 DAX mount, then on the xfs one, the shim told nothing.  The
 # workload (tc-workload.sh, 8 batches here: every tcamgr start costs about
 # 0.1 s under TCG) starts tcamgr 24 times; each "misc sync" msyncs the

@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: BSD-3-Clause
 # shim_tdb_dax.sh -- a guest test for tests/dax/run.sh: tdb-tools' tdbtool,
-# unmodified, under LD_PRELOAD=$PMEMSHIM_LIB with its database on the ext4
+# unmodified, under LD_PRELOAD=$DAX_SHIM_LIB with its database on the ext4
 # DAX mount, then on the xfs one, the shim told nothing (no
 # PMEMSHIM_DAX_PATHS).  Proves from the shim's own log and PMEMSHIM_STATS
 # report that the database mapping was taken over by real-DAX detection and

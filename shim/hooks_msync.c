@@ -389,3 +389,68 @@ posix_fallocate64(int fd, off_t off, off_t len)
 {
 	return posix_fallocate(fd, off, len);
 }
+
+/*
+ * flush_real_dax -- flush (and drain) the parts of [lo, hi) that are shim
+ * mappings of real DAX files; true if there were any.
+ */
+static bool
+flush_real_dax(uintptr_t lo, uintptr_t hi)
+{
+	struct registry_entry ents[16];
+	struct shim_map *last = NULL;
+	uintptr_t cur = lo;
+	while (cur < hi) {
+		size_t n = registry_overlaps(cur, hi, ents, 16);
+		size_t k = n < 16 ? n : 16;
+		for (size_t i = 0; i < k; i++) {
+			uintptr_t a = ents[i].start > cur ? ents[i].start : cur;
+			uintptr_t b = ents[i].end < hi ? ents[i].end : hi;
+			struct shim_map *s = shim_map_of(&ents[i]);
+			if (s && s->cls == SHIM_REAL_DAX &&
+					s->m.effective_granularity !=
+					PMEM2_GRANULARITY_PAGE) {
+				(void) serve(s, a, b, MS_SYNC);
+				last = s;
+			}
+			cur = b;
+		}
+		if (n <= 16)
+			break;
+	}
+	if (last)
+		last->m.drain_fn();
+	return last != NULL;
+}
+
+#ifndef MADV_DONTNEED_LOCKED
+#define MADV_DONTNEED_LOCKED 24
+#endif
+
+/*
+ * madvise -- MADV_DONTNEED on a real-DAX mapping drops its page table
+ * entries (the data stays in the file), and mincore then says "not
+ * resident" for pages whose stores may still be in the CPU cache: the
+ * shim-mapped part of the range is flushed first, as msync would
+ * (shim_unmap.c on real DAX).  Emulated DAX keeps the pages in tmpfs's
+ * page cache, resident, and is not flushed here.
+ */
+PUBLIC int
+madvise(void *addr, size_t len, int advice)
+{
+	if (!shim_in_hook && (advice == MADV_DONTNEED ||
+			advice == MADV_DONTNEED_LOCKED) &&
+			registry_may_overlap(addr, len) &&
+			IS_ALIGNED((uintptr_t)addr, Pagesize) &&
+			(uintptr_t)addr + ALIGN_UP(len, Pagesize) >=
+			(uintptr_t)addr) {
+		int saved = errno;
+		shim_in_hook = 1;
+		if (flush_real_dax((uintptr_t)addr, (uintptr_t)addr +
+				ALIGN_UP(len, Pagesize)))
+			shim_count(ST_MADVISE_FLUSH, 1);
+		shim_in_hook = 0;
+		errno = saved;
+	}
+	return (int)syscall(SYS_madvise, addr, len, advice);
+}

@@ -160,6 +160,7 @@ enum shim_counter {
 	ST_FSYNC_FLUSH,		/* fsync/fdatasync of a file with shim
 				 * mappings, served by flushing them */
 	ST_LAYOUT_FLUSH,	/* truncate/fallocate that flushed mappings */
+	ST_MADVISE_FLUSH,	/* madvise(DONTNEED) that flushed mappings */
 	ST_COPY_CALLS,		/* memcpy/memmove into a DAX mapping */
 	ST_COPY_BYTES,
 	ST_COPY_NT_BYTES,	/* of which through the core's mover */

@@ -126,6 +126,7 @@ static const char *const Names[ST_NCOUNTERS] = {
 	[ST_MSYNC_SKIPPED] = "msync_bytes_skipped",
 	[ST_FSYNC_FLUSH] = "fsync_flushes",
 	[ST_LAYOUT_FLUSH] = "truncate_flushes",
+	[ST_MADVISE_FLUSH] = "madvise_flushes",
 	[ST_COPY_CALLS] = "copies_into_dax",
 	[ST_COPY_BYTES] = "bytes_copied_into_dax",
 	[ST_COPY_NT_BYTES] = "bytes_moved_by_core",

@@ -2,8 +2,9 @@
 /*
  * shim_unmap.c -- munmap (whole, head, tail, middle, shorter length),
  * mremap (grow in place, grow and move, shrink) and mmap(MAP_FIXED) over
- * registered ranges keep the registry exact; a regular file mapped where a
- * DAX mapping was is never taken for DAX (its msync reaches the kernel).
+ * registered ranges keep the registry exact; madvise(MADV_DONTNEED) of
+ * real DAX flushes first; a regular file mapped where a DAX mapping was is
+ * never taken for DAX (its msync reaches the kernel).
  */
 #include "shim_test.h"
 
@@ -48,6 +49,17 @@ main(void)
 	char c;
 	CHECK(pread(fd, &c, 1, 10 * PG) == 1 && c == 'M');
 	CHECK(pread(fd, &c, 1, 7 * PG) == 1 && c == 'N');
+
+	/* madvise(MADV_DONTNEED) drops page table entries (the file keeps
+	 * the data): on real DAX the pages are then not resident, so the
+	 * shim flushes what the program stored there before the call */
+	unsigned long mf = ctr("madvise_flushes");
+	d[5 * PG + 1] = 'D';
+	CHECK(madvise(d + 5 * PG, 2 * PG, MADV_DONTNEED) == 0);
+	CHECK(ctr("madvise_flushes") == mf + (Real_dax ? 1 : 0));
+	CHECK(registered(d + 5 * PG) && d[5 * PG + 1] == 'D');
+	CHECK(madvise(d + 5 * PG, PG, MADV_WILLNEED) == 0);
+	CHECK(ctr("madvise_flushes") == mf + (Real_dax ? 1 : 0));
 
 	/* MAP_FIXED of a regular file over the middle: not DAX there */
 	char *f = mmap(d + 5 * PG, 2 * PG, PROT_READ | PROT_WRITE,

@@ -154,17 +154,14 @@ kernel_part(uintptr_t lo, uintptr_t hi, int flags, int *err)
 }
 
 /*
- * shim_msync -- the registered parts served here, the gaps by the kernel
- * (which reports ENOMEM for unmapped gaps, as it would for the whole).
+ * walk -- call part(ctx, s, a, b) for the pieces of [lo, hi) in address
+ * order: s is the registered shim mapping covering [a, b), or NULL for a
+ * gap or a registry entry that is not a shim mapping.
  */
-static int
-shim_msync(void *addr, size_t len, int flags)
+static void
+walk(uintptr_t lo, uintptr_t hi, void (*part)(void *ctx,
+		struct shim_map *s, uintptr_t a, uintptr_t b), void *ctx)
 {
-	uintptr_t lo = (uintptr_t)addr;
-	uintptr_t hi = lo + ALIGN_UP(len, Pagesize);
-	int err = 0;
-	bool user = false, kernel = false, drain = false;
-	struct shim_map *last = NULL;
 	struct registry_entry ents[16];
 	uintptr_t cur = lo;
 	while (cur < hi) {
@@ -173,40 +170,59 @@ shim_msync(void *addr, size_t len, int flags)
 		for (size_t i = 0; i < k; i++) {
 			uintptr_t a = ents[i].start > cur ? ents[i].start : cur;
 			uintptr_t b = ents[i].end < hi ? ents[i].end : hi;
-			if (a > cur) {
-				kernel_part(cur, a, flags, &err);
-				kernel = true;
-			}
-			struct shim_map *s = shim_map_of(&ents[i]);
-			if (s && s->m.effective_granularity !=
-					PMEM2_GRANULARITY_PAGE) {
-				if (serve(s, a, b, flags))
-					err = errno;
-				if (flags & MS_INVALIDATE)
-					kernel_part(a, b, MS_INVALIDATE, &err);
-				user = true;
-				last = s;
-				drain = true;
-			} else {
-				kernel_part(a, b, flags, &err);
-				kernel = true;
-			}
+			if (a > cur)
+				part(ctx, NULL, cur, a);
+			part(ctx, shim_map_of(&ents[i]), a, b);
 			cur = b;
 		}
 		if (n <= 16)
 			break;
 	}
-	if (cur < hi) {
-		kernel_part(cur, hi, flags, &err);
-		kernel = true;
+	if (cur < hi)
+		part(ctx, NULL, cur, hi);
+}
+
+struct msync_ctx {
+	int flags, err;
+	bool user, kernel;
+	struct shim_map *last;	/* the last mapping served: its drain */
+};
+
+/* msync_part -- a registered part served here, anything else by the kernel */
+static void
+msync_part(void *ctx, struct shim_map *s, uintptr_t a, uintptr_t b)
+{
+	struct msync_ctx *c = ctx;
+	if (s && s->m.effective_granularity != PMEM2_GRANULARITY_PAGE) {
+		if (serve(s, a, b, c->flags))
+			c->err = errno;
+		if (c->flags & MS_INVALIDATE)
+			kernel_part(a, b, MS_INVALIDATE, &c->err);
+		c->user = true;
+		c->last = s;
+	} else {
+		kernel_part(a, b, c->flags, &c->err);
+		c->kernel = true;
 	}
+}
+
+/*
+ * shim_msync -- the registered parts served here, the gaps by the kernel
+ * (which reports ENOMEM for unmapped gaps, as it would for the whole).
+ */
+static int
+shim_msync(void *addr, size_t len, int flags)
+{
+	uintptr_t lo = (uintptr_t)addr;
+	struct msync_ctx c = { .flags = flags };
+	walk(lo, lo + ALIGN_UP(len, Pagesize), msync_part, &c);
 	/* MS_ASYNC: the flush is started, the drain is not waited for */
-	if (drain && (flags & MS_SYNC))
-		last->m.drain_fn();
-	shim_count(user && !kernel ? ST_MSYNC_USER : user ? ST_MSYNC_MIXED :
-		ST_MSYNC_KERNEL, 1);
-	if (err) {
-		errno = err;
+	if (c.last && (flags & MS_SYNC))
+		c.last->m.drain_fn();
+	shim_count(c.user && !c.kernel ? ST_MSYNC_USER : c.user ?
+		ST_MSYNC_MIXED : ST_MSYNC_KERNEL, 1);
+	if (c.err) {
+		errno = c.err;
 		return -1;
 	}
 	return 0;
@@ -390,6 +406,17 @@ posix_fallocate64(int fd, off_t off, off_t len)
 	return posix_fallocate(fd, off, len);
 }
 
+/* real_dax_part -- flush a part that is a shim mapping of real DAX */
+static void
+real_dax_part(void *ctx, struct shim_map *s, uintptr_t a, uintptr_t b)
+{
+	if (s && s->cls == SHIM_REAL_DAX &&
+			s->m.effective_granularity != PMEM2_GRANULARITY_PAGE) {
+		(void) serve(s, a, b, MS_SYNC);
+		*(struct shim_map **)ctx = s;
+	}
+}
+
 /*
  * flush_real_dax -- flush (and drain) the parts of [lo, hi) that are shim
  * mappings of real DAX files; true if there were any.
@@ -397,27 +424,8 @@ posix_fallocate64(int fd, off_t off, off_t len)
 static bool
 flush_real_dax(uintptr_t lo, uintptr_t hi)
 {
-	struct registry_entry ents[16];
 	struct shim_map *last = NULL;
-	uintptr_t cur = lo;
-	while (cur < hi) {
-		size_t n = registry_overlaps(cur, hi, ents, 16);
-		size_t k = n < 16 ? n : 16;
-		for (size_t i = 0; i < k; i++) {
-			uintptr_t a = ents[i].start > cur ? ents[i].start : cur;
-			uintptr_t b = ents[i].end < hi ? ents[i].end : hi;
-			struct shim_map *s = shim_map_of(&ents[i]);
-			if (s && s->cls == SHIM_REAL_DAX &&
-					s->m.effective_granularity !=
-					PMEM2_GRANULARITY_PAGE) {
-				(void) serve(s, a, b, MS_SYNC);
-				last = s;
-			}
-			cur = b;
-		}
-		if (n <= 16)
-			break;
-	}
+	walk(lo, hi, real_dax_part, &last);
 	if (last)
 		last->m.drain_fn();
 	return last != NULL;

@@ -106,12 +106,19 @@ pmem2_deep_flush(struct pmem2_map *map, void *ptr, size_t size)
 			"to flush to");
 		return PMEM2_E_NOSUPP;
 	}
+	/*
+	 * A mapping without read or write access cannot hold stores made
+	 * through it, and flushing it would fault (CLFLUSH/CLWB need a
+	 * readable page): only the kernel's part applies.
+	 */
+	bool flush = !map->no_access;
 	/* device DAX has no msync, whatever granularity was forced */
 	if (map->source.value.ftype == PMEM2_FTYPE_DEVDAX) {
-		cpu_flush(map, ptr, size);
+		if (flush)
+			cpu_flush(map, ptr, size);
 		return devdax_deep_flush(map);
 	}
-	if (map->effective_granularity != PMEM2_GRANULARITY_PAGE)
+	if (map->effective_granularity != PMEM2_GRANULARITY_PAGE && flush)
 		cpu_flush(map, ptr, size);
 	return sync_pages(ptr, size);
 }

@@ -343,6 +343,7 @@ pmem2_map_new(struct pmem2_map **map_ptr, const struct pmem2_config *cfg,
 	map->reserv = rsv;
 	map->source = *src;
 	map->map_sync = map_sync;
+	map->no_access = !(prot & (PROT_READ | PROT_WRITE));
 	persist_set_fns(map);
 
 	if (rsv) {

@@ -18,6 +18,8 @@ struct pmem2_map {
 	struct pmem2_source source;	/* copy; fd not to be used after map */
 	bool from_existing;	/* pmem2_map_delete must not unmap it */
 	bool map_sync;		/* mapped with MAP_SHARED_VALIDATE|MAP_SYNC */
+	bool no_access;		/* mapped with neither PROT_READ nor PROT_WRITE:
+				 * the CPU cannot touch (or flush) it */
 
 	pmem2_persist_fn persist_fn;
 	pmem2_flush_fn flush_fn;

@@ -220,6 +220,11 @@ protection(void)
 				pmem2_get_persist_fn(m) ? "set" : "NULL",
 				pmem2_get_memcpy_fn(m) ? "set" : "NULL");
 			E();
+			/* deep flush must not touch memory it cannot read
+			 * (found by pmem2-fuzz, seed 212957) */
+			L("  deep_flush(first 169 bytes) on %s", d);
+			RC(pmem2_deep_flush(m, pmem2_map_get_address(m), 169));
+			E();
 			del_map(d, &m);
 		}
 		L("  file after");

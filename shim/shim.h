@@ -145,7 +145,7 @@ void shim_dirty_atfork(int phase);
 
 enum shim_counter {
 	ST_MAPS_TAKEN,		/* mmaps of DAX files taken over */
-	ST_MAPS_REAL,		/* of those, files the kernel says are DAX */
+	ST_MAPS_REAL,		/* of those, files the kernel calls DAX */
 	ST_MAPS_DAX_PASSED,	/* DAX files mapped but left to the kernel */
 	ST_MAPS_NOT_REG,	/* taken but not registrable (no MAP_SYNC) */
 	ST_MAPS_TRACKED,	/* of those taken, with written-page tracking */

@@ -138,7 +138,8 @@ main(int argc, char **argv)
 	if (argc > 1 && strcmp(argv[1], "shim") == 0)
 		return child(dev, len);
 	if (!shim)
-		dax_skip("DAX_SHIM_LIB not set (no libpmemshim.so in the guest)");
+		dax_skip("DAX_SHIM_LIB not set (no libpmemshim.so in the "
+			"guest)");
 	CHECK(!dlsym(RTLD_DEFAULT, "pmemshim_counter"),
 		"the first run is without the shim");
 

@@ -217,7 +217,8 @@ real_dax(const char *self, const char *shim, const char *dir, int iters)
 	int nk = run(self, "dax-msync", NULL, NULL, k, 10);
 	int nu = run(self, "dax-msync", shim, NULL, u, 10);
 	if (nk != 10 || nu != 10) {
-		printf("FAIL: a benchmark child died (%d/%d numbers)\n", nk, nu);
+		printf("FAIL: a benchmark child died (%d/%d numbers)\n", nk,
+			nu);
 		return 1;
 	}
 	int pg[] = { 1, 16, 256 };
@@ -272,10 +273,9 @@ main(int argc, char **argv)
 		int pg[] = { 1, 16, 256 };
 		for (int w = 0; w < 2; w++)
 			for (int i = 0; i < 3; i++)
-				printf("%.3f %.3f\n",
-					msync_pages(dax, pg[i], w, 200, NULL, NULL),
-					msync_pages(root, pg[i], w, 200, NULL,
-						NULL));
+				printf("%.3f %.3f\n", msync_pages(dax, pg[i],
+					w, 200, NULL, NULL), msync_pages(root,
+					pg[i], w, 200, NULL, NULL));
 		return 0;
 	}
 	if (argc < 2) {

@@ -46,8 +46,10 @@ int
 main(void)
 {
 	const char *dax = shim_test_init();
-	if (Real_dax) {	/* tracking is for emulated DAX; "resident" differs */
-		printf("SKIP: written-page tracking is for emulated DAX only\n");
+	/* tracking is for emulated DAX; "resident" differs on real DAX */
+	if (Real_dax) {
+		printf("SKIP: written-page tracking is for emulated DAX "
+			"only\n");
 		return SKIP;
 	}
 	int track = tracking_expected();

@@ -157,11 +157,12 @@ map_register(struct pmem2_map *map)
 int
 map_unregister(struct pmem2_map *map)
 {
-	if (registry_remove(map)) {
+	int ret = registry_remove(map);
+	if (ret == -ENOENT) {
 		ERR("the mapping %p is not registered", map->addr);
 		return PMEM2_E_MAPPING_NOT_FOUND;
 	}
-	return 0;
+	return ret;	/* 0, or -ENOMEM with its message */
 }
 
 static int
@@ -253,11 +254,17 @@ map_standalone(size_t len, size_t reserved, size_t align, int prot,
 		return -e;
 	}
 	char *at = (char *)ALIGN_UP((uintptr_t)p, align);
-	/* trim the placeholder to exactly the range we will map over */
-	if (at > p)
-		os_munmap(p, (size_t)(at - p));
-	if (p + span > at + reserved)
-		os_munmap(at + reserved, (size_t)(p + span - (at + reserved)));
+	/* trim the placeholder to exactly the range we will map over (a
+	 * split can fail: ENOMEM at the process's mapping-count limit) */
+	if ((at > p && os_munmap(p, (size_t)(at - p))) ||
+			(p + span > at + reserved &&
+			os_munmap(at + reserved,
+				(size_t)(p + span - (at + reserved))))) {
+		int e = errno;
+		os_munmap(p, span);
+		ERR_ERRNO(e, "cannot trim the %zu-byte placeholder", span);
+		return -e;
+	}
 	int ret = map_file(at, len, prot, flags | MAP_FIXED, fd, off,
 			map_sync, addr);
 	if (ret) {

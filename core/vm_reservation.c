@@ -117,14 +117,15 @@ pmem2_vm_reservation_new(struct pmem2_vm_reservation **rsv_ptr,
 	rsv->align = align;
 	/* rsv->size is still 0: this inserts (an empty one registers nothing) */
 	ret = registry_set(rsv, (uintptr_t)rsv->addr, size);
-	if (ret) {
+	if (ret == -EEXIST) {
 		/* a stale pmem2_map_from_existing() registration covers
 		 * memory the kernel just gave us */
 		ERR("the range %p..%p is registered with libpmem2 already",
 			rsv->addr, (char *)rsv->addr + size);
-		ret = ret == -EEXIST ? PMEM2_E_MAPPING_EXISTS : ret;
-		goto err_unmap;
+		ret = PMEM2_E_MAPPING_EXISTS;
 	}
+	if (ret)
+		goto err_unmap;	/* or -ENOMEM with its message */
 	rsv->size = size;
 	pthread_rwlock_init(&rsv->lock, NULL);
 	*rsv_ptr = rsv;
@@ -152,8 +153,13 @@ pmem2_vm_reservation_delete(struct pmem2_vm_reservation **rsv_ptr)
 	}
 	/* out of the registry before the range is released, so no lookup
 	 * can attribute a future mapping at this address to us */
-	if (rsv->size)
-		registry_remove(rsv);
+	if (rsv->size) {
+		int ret = registry_remove(rsv);
+		if (ret) {	/* -ENOMEM: nothing changed */
+			pthread_rwlock_unlock(&rsv->lock);
+			return ret;
+		}
+	}
 	/* the whole placeholder, slack included (PMDK leaks the slack) */
 	if (os_munmap(rsv->reserv_addr, rsv->reserv_size)) {
 		int e = errno;
@@ -205,10 +211,13 @@ pmem2_vm_reservation_extend(struct pmem2_vm_reservation *rsv, size_t size)
 	if (ret) {
 		if (p)
 			os_munmap(p, want_end - have_end);
-		ERR("the range %p..%p is registered with libpmem2 already",
-			(void *)(start + rsv->size), (void *)(start + nsize));
-		ret = ret == -EEXIST ? PMEM2_E_MAPPING_EXISTS : ret;
-		goto out;
+		if (ret == -EEXIST) {
+			ERR("the range %p..%p is registered with libpmem2 "
+				"already", (void *)(start + rsv->size),
+				(void *)(start + nsize));
+			ret = PMEM2_E_MAPPING_EXISTS;
+		}
+		goto out;	/* or -ENOMEM with its message */
 	}
 	if (p)
 		rsv->reserv_size += want_end - have_end;

@@ -56,6 +56,13 @@ core_fault_set(enum core_fault_kind kind, long countdown)
 	atomic_store(&Fault_countdown[kind], countdown);
 }
 
+/* core_fault_get -- the countdown left: -1 once the fault fired (or off) */
+long
+core_fault_get(enum core_fault_kind kind)
+{
+	return atomic_load(&Fault_countdown[kind]);
+}
+
 /*
  * core_fault_hit -- true when this call must fail (tests only).  Off, it is
  * one relaxed load.

@@ -84,6 +84,7 @@ void *pmem2_zalloc(size_t size, int *err);
 enum core_fault_kind { CORE_FAULT_ALLOC, CORE_FAULT_MMAP, CORE_FAULT_MUNMAP };
 int core_fault_hit(enum core_fault_kind kind);
 void core_fault_set(enum core_fault_kind kind, long countdown);
+long core_fault_get(enum core_fault_kind kind);
 
 /* One-time initialisation of the core (idempotent, thread-safe). */
 void core_init(void);

@@ -13,6 +13,7 @@
 #include "extent.h"
 #include "ras_fake.h"
 #include "ut_common.h"
+#include "ut_faults.h"
 
 TestSuite(ras_badblocks, .init = fake_setup, .fini = fake_teardown);
 
@@ -271,30 +272,59 @@ Test(ras_badblocks, clear_file_punches_and_reallocates)
 	pmem2_badblock_context_delete(&c);
 }
 
-Test(ras_badblocks, alloc_failures)
+static int
+bb_new(void *src, void **obj)
+{
+	return pmem2_badblock_context_new(
+		(struct pmem2_badblock_context **)obj, src);
+}
+
+static void
+bb_delete(void *src, void *obj)
+{
+	(void) src;
+	struct pmem2_badblock_context *c = obj;
+	pmem2_badblock_context_delete(&c);
+}
+
+/*
+ * every allocation, mmap and munmap on the way fails in turn (ut_faults.h):
+ * -ENOMEM, nothing leaked or changed; fsdax (the list, the extents, the
+ * context and its growing array) and device DAX
+ */
+Test(ras_badblocks, fault_sites)
 {
 	fake_region0();
 	int fd = disk_file();
+	struct extents *x;
+	int r = extents_get(fd, &x);
+	if (r == -EOPNOTSUPP)
+		cr_skip_test("no FIEMAP on this file system (RAS_DISK_DIR)");
+	cr_assert_eq(r, 0, "%s", pmem2_errormsg());
+	/* 20 bad sectors inside the file's first extent: the array grows */
+	char list[1024];
+	size_t n = 0;
+	for (int i = 0; i < 20; i++)
+		n += (size_t)snprintf(list + n, sizeof(list) - n, "%llu 1\n",
+			(unsigned long long)(x->ext[0].physical / 512 + 8 * i));
+	free(x);
+	fake_file(R0 "/namespace0.0/block/pmem0/badblocks", list);
 	struct pmem2_source s = fake_src_fsdax(fd);
-	fake_file(R0 "/namespace0.0/block/pmem0/badblocks", "0 1\n");
-	/* every allocation on the way fails in turn, then none */
-	int ok = 0;
-	for (long i = 0; i < 16 && !ok; i++) {
-		struct pmem2_badblock_context *c = (void *)1;
-		core_fault_set(CORE_FAULT_ALLOC, i);
-		int ret = pmem2_badblock_context_new(&c, &s);
-		core_fault_set(CORE_FAULT_ALLOC, -1);
-		if (ret == 0) {
-			ok = 1;
-			pmem2_badblock_context_delete(&c);
-		} else if (ret != -EOPNOTSUPP) {
-			cr_assert_eq(ret, -ENOMEM, "step %ld: %d %s", i, ret,
-				pmem2_errormsg());
-			cr_assert_null(c);
-		} else {
-			cr_skip_test("no FIEMAP here");
-		}
-	}
-	cr_assert(ok);
+	const struct ut_fault_op op = { "badblock_context_new(fsdax)", NULL,
+		bb_new, NULL, bb_delete };
+	int absorbed = 0;
+	int sites = ut_fault_sites(&op, &s, NULL, &absorbed);
+	cr_assert_geq(sites, 4, "only %d sites", sites);
+
+	fake_file(R0 "/badblocks", "4096 8\n8192 8\n");
+	struct pmem2_source d = fake_src_devdax(-1);
+	const struct ut_fault_op dop = { "badblock_context_new(devdax)", NULL,
+		bb_new, NULL, bb_delete };
+	int dsites = ut_fault_sites(&dop, &d, NULL, &absorbed);
+	cr_assert_geq(dsites, 2, "only %d sites", dsites);
+	cr_assert_eq(absorbed, 0);
+	cr_log_info("FAULT SITES: %d injected failures reported cleanly "
+		"(badblock_context_new fsdax %d, devdax %d)", sites + dsites,
+		sites, dsites);
 	close(fd);
 }

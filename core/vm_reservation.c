@@ -11,16 +11,28 @@
 #include "rsv_tree.h"
 #include "vm_reservation.h"
 
+/*
+ * The getters take the read lock: another thread may extend or shrink the
+ * reservation meanwhile (both rewrite addr and size under the write lock),
+ * and an unsynchronised read of them is a data race (found by TSan,
+ * tests/reliability/stress.c).
+ */
 PMEM2_API void *
 pmem2_vm_reservation_get_address(struct pmem2_vm_reservation *rsv)
 {
-	return rsv->addr;
+	pthread_rwlock_rdlock(&rsv->lock);
+	void *addr = rsv->addr;
+	pthread_rwlock_unlock(&rsv->lock);
+	return addr;
 }
 
 PMEM2_API size_t
 pmem2_vm_reservation_get_size(struct pmem2_vm_reservation *rsv)
 {
-	return rsv->size;
+	pthread_rwlock_rdlock(&rsv->lock);
+	size_t size = rsv->size;
+	pthread_rwlock_unlock(&rsv->lock);
+	return size;
 }
 
 /*

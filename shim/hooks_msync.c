@@ -98,6 +98,14 @@ shim_flush_file(dev_t dev, ino_t ino, off_t off, size_t len,
 {
 	struct shim_map *last = NULL;
 	struct registry_entry ents[64];
+	/*
+	 * Under the registry lock, which the munmap/mmap/mremap hooks hold
+	 * from their registry change to the end of the kernel call: without
+	 * it a concurrent munmap of another mapping retires (and a mmap
+	 * reuses) the shim_map read below, and can unmap the range between
+	 * mincore and the flush (found by TSan in shim_threads).
+	 */
+	registry_lock();
 	size_t n = registry_overlaps(0, UINTPTR_MAX, ents, 64);
 	size_t found = 0, skipped = 0;
 	if (n > 64)
@@ -123,6 +131,7 @@ shim_flush_file(dev_t dev, ino_t ino, off_t off, size_t len,
 	}
 	if (drain && last)
 		last->m.drain_fn();
+	registry_unlock();
 	return found;
 }
 

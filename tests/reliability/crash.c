@@ -5,6 +5,9 @@
  *   rel_crash api  [--iterations N] [--seed S]
  *   rel_crash shim [--iterations N] [--seed S] --shim LIBPMEMSHIM
  *
+ * (--shim goes into the child's LD_PRELOAD as given: under ASan it is
+ * "libasan.so:libpmemshim.so".)
+ *
  * Each iteration: a child writes NREC checksummed records, in order, into
  * a fresh tmpfs file and reports the index of each record through a pipe
  * only after the record's persist (api: pmem2 memcpy + persist on a map

@@ -52,13 +52,22 @@ ut_state_get(struct ut_state *s, struct pmem2_vm_reservation *rsv)
 		n += (size_t)r;
 	s->maps[n] = '\0';
 	close(fd);
-	/* the [heap] line moves with malloc's top: compared as heap bytes */
-	char *h = strstr(s->maps, "[heap]");
-	if (h) {
-		char *b = h;
-		while (b > s->maps && b[-1] != '\n')
-			b--;
-		memmove(b, h + 6, strlen(h + 6) + 1);
+	/* malloc's own mappings move: the [heap] line, and under ASan its
+	 * allocator space (0x600000000000..0x640000000000 on x86-64) */
+	for (char *l = s->maps; *l; ) {
+		char *e = strchr(l, '\n');
+		size_t len = e ? (size_t)(e - l) + 1 : strlen(l);
+		unsigned long long start = strtoull(l, NULL, 16);
+		int drop = memmem(l, len, "[heap]", 6) != NULL;
+#ifdef __SANITIZE_ADDRESS__
+		drop |= start >= 0x600000000000ULL &&
+			start < 0x640000000000ULL;
+#endif
+		(void) start;
+		if (drop)
+			memmove(l, l + len, strlen(l + len) + 1);
+		else
+			l += len;
 	}
 }
 

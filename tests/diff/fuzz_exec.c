@@ -693,9 +693,9 @@ exec_map(const struct op *op)
 static void
 exec_find(const struct op *op)
 {
-	struct pmem2_vm_reservation *r = rsvs[op->a];
+	struct pmem2_vm_reservation *r;
 	struct pmem2_map *m = SENTINEL, *x;
-	if (op->kind == OP_MAP_NEIGHBOURS) {
+	if (op->kind == OP_MAP_NEIGHBOURS) {	/* op->a is a map index */
 		struct mstate *ms = &maps[op->a];
 		if (!ms->m || ms->rsv < 0 || !rsvs[ms->rsv]) {
 			fprintf(T, " no map in a reservation");
@@ -711,6 +711,7 @@ exec_find(const struct op *op)
 		fprintf(T, " =%s", mapname(m));
 		return;
 	}
+	r = rsvs[op->a];
 	if (!r) {
 		fprintf(T, " no reservation");
 		return;

@@ -4,7 +4,8 @@
 # the demo need, skipping those already installed (root or sudo).
 set -euo pipefail
 pkgs=(cmake gcc make pkg-config libcriterion-dev libunwind-dev uthash-dev
-      libpmem2 libpmem2-dev gnuplot-nox python3 tdb-tools tokyocabinet-bin "$@")
+      libpmem2 libpmem2-dev gnuplot-nox python3 tdb-tools tokyocabinet-bin
+      valgrind "$@")
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||

@@ -658,6 +658,44 @@ print_diff(const struct run *p, const struct run *o)
 		printf("  (our run died: status 0x%x)\n", o->status);
 }
 
+static char lib_copy[PATH_MAX + 32], lib_dir[PATH_MAX];
+
+static void
+rm_lib_copy(void)
+{
+	unlink(lib_copy);
+	rmdir(lib_dir);
+}
+
+/*
+ * copy_lib -- run our library from a private copy, so that rebuilding it
+ * during a long run cannot hand a child a half-written file
+ */
+static const char *
+copy_lib(const char *lib)
+{
+	const char *t = getenv("TMPDIR");
+	snprintf(lib_dir, sizeof(lib_dir), "%s/pmem2fuzz-lib.XXXXXX",
+		t ? t : "/tmp");
+	if (!mkdtemp(lib_dir))
+		die("mkdtemp %s: %s", lib_dir, strerror(errno));
+	snprintf(lib_copy, sizeof(lib_copy), "%s/libpmem2.so.1", lib_dir);
+	int in = open(lib, O_RDONLY), out = open(lib_copy,
+		O_WRONLY | O_CREAT | O_EXCL, 0755);
+	if (in < 0 || out < 0)
+		die("copying %s: %s", lib, strerror(errno));
+	atexit(rm_lib_copy);
+	char buf[65536];
+	ssize_t n;
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		if (write(out, buf, (size_t)n) != n)
+			die("copying %s: %s", lib, strerror(errno));
+	if (n < 0 || close(out))
+		die("copying %s: %s", lib, strerror(errno));
+	close(in);
+	return lib_copy;
+}
+
 static void
 usage(void)
 {
@@ -720,6 +758,7 @@ main(int argc, char *argv[])
 		die("realpath: %s", strerror(errno));
 	if (!strcmp(ro, ru))
 		die("--ours is the oracle itself (%s): nothing to compare", ro);
+	opt_ours = copy_lib(ru);
 	printf("pmem2-fuzz: oracle %s, ours %s, seeds %llu.., files in %s "
 		"and %s\n", ro, ru, (unsigned long long)seed, opt_dir,
 		opt_regdir);

@@ -801,9 +801,9 @@ main(int argc, char *argv[])
 			divergent++;
 			n = shrink(ops, n, gran);
 			printf("minimal reproducer (%d calls; full sequence: "
-				"pmem2-fuzz --ours LIB --seed %llu --seqs 1 -v"
-				"%s):\n", n, (unsigned long long)s,
-				gran ? "" : ", PMEM2_FORCE_GRANULARITY unset");
+				"pmem2-fuzz --ours LIB --seed %llu --len %d "
+				"--seqs 1 -v):\n", n, (unsigned long long)s,
+				maxlen);
 			diverges(ops, n, gran, 0, &p, &o, &line);
 			print_diff(&p, &o);
 			free_runs(&p, &o);

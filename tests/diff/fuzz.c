@@ -98,7 +98,7 @@ gen_op(struct op *op)
 		OP_RSV_SHRINK, OP_MAP_NEW, OP_MAP_NEW, OP_MAP_NEW, OP_MAP_NEW,
 		OP_MAP_DELETE, OP_MAP_FIND, OP_MAP_WALK, OP_MAP_NEIGHBOURS,
 		OP_MEMCPY, OP_MEMCPY, OP_MEMMOVE, OP_MEMSET, OP_PERSIST,
-		OP_DEEP_FLUSH, OP_MAP_SUM, OP_FILE_SUM,
+		OP_DEEP_FLUSH, OP_MAP_SUM, OP_FILE_SUM, OP_MAP_EXISTING,
 	};
 	op->kind = table[rn(sizeof(table))];
 	switch (op->kind) {
@@ -208,6 +208,12 @@ gen_op(struct op *op)
 		break;
 	case OP_FILE_SUM:
 		op->a = (int8_t)rn(NFILES);
+		break;
+	case OP_MAP_EXISTING:
+		op->a = (int8_t)rn(NMAP);
+		op->c = (int8_t)rn(NSRC);
+		op->b = (int8_t)rn(3);
+		op->v = rn(2) ? rnd() : (uint64_t)rn(16) * 4096 + 4095;
 		break;
 	}
 }
@@ -345,6 +351,16 @@ fuzz_fmt(char *buf, size_t len, const struct op *op)
 		break;
 	case OP_FILE_SUM:
 		snprintf(buf, len, "checksum(f%d)", op->a);
+		break;
+	case OP_MAP_EXISTING:
+		if (op->b == 2)
+			snprintf(buf, len, "map_from_existing(s%d, over an "
+				"existing mapping, BYTE)", op->c);
+		else
+			snprintf(buf, len, "m%d = mmap(s%d's file) + "
+				"map_from_existing(len=size%%%llu+1, %s)", op->a,
+				op->c, (unsigned long long)op->v,
+				op->b ? "CACHE_LINE" : "BYTE");
 		break;
 	default:
 		snprintf(buf, len, "?");

@@ -47,6 +47,7 @@ enum op_kind {
 	OP_DEEP_FLUSH,	/* a=map slot, v=off, w=len (may leave the map) */
 	OP_MAP_SUM,	/* a=map slot: checksum of the mapped bytes */
 	OP_FILE_SUM,	/* a=file */
+	OP_MAP_EXISTING, /* a=map slot, c=src slot, v=length, b=0 BYTE, 1 CACHE_LINE, 2 over another map */
 	OP_NKINDS
 };
 

@@ -39,6 +39,7 @@
 	X(vm_reservation_map_find_last) X(vm_reservation_map_find_next) \
 	X(vm_reservation_map_find_prev) \
 	X(map_new) X(map_delete) X(map_get_address) X(map_get_size) \
+	X(map_from_existing) \
 	X(map_get_store_granularity) \
 	X(get_memcpy_fn) X(get_memmove_fn) X(get_memset_fn) \
 	X(get_persist_fn) X(get_flush_fn) X(get_drain_fn) \
@@ -72,6 +73,8 @@ struct mstate {
 	struct pmem2_map *m;
 	int rsv;		/* reservation slot or -1 */
 	int readable, writable;
+	void *ext;		/* map_from_existing: the harness's own mmap */
+	size_t extlen;
 };
 
 static struct fstate files[NFILES];
@@ -623,6 +626,87 @@ exec_rsv(const struct op *op)
 	}
 }
 
+/* map_drop -- delete slot ms's mapping (and a described one's memory) */
+static int
+map_drop(struct mstate *ms)
+{
+	int rc = CALL(map_delete)(&ms->m);
+	if (rc == 0 && ms->ext) {
+		munmap(ms->ext, ms->extlen);
+		ms->ext = NULL;
+	}
+	return rc;
+}
+
+/*
+ * exec_existing -- map part of a file source with mmap, describe it with
+ * pmem2_map_from_existing.  Only BYTE/CACHE_LINE and non-zero lengths:
+ * PMDK aborts on an unknown granularity, registers nothing for length 0
+ * and loops for ever persisting a PAGE one (tests/diff/README.md).
+ */
+static void
+exec_existing(const struct op *op)
+{
+	struct mstate *ms = &maps[op->a];
+	int sc = op->c;
+	for (int i = 0; (!srcs[sc] || src_file[sc] < 0) && i < NSRC; i++)
+		sc = i;
+	if (!srcs[sc] || src_file[sc] < 0 || !src_size[sc]) {
+		fprintf(T, " no file source");
+		return;
+	}
+	if (sc != op->c)
+		fprintf(T, " (s%d)", sc);
+	struct fstate *f = &files[src_file[sc]];
+	size_t len = op->v % src_size[sc] + 1;
+	if (op->b == 2) {	/* overlap another mapping of the slots */
+		int j;
+		for (j = 0; j < NMAP && !maps[j].m; j++)
+			;
+		if (j == NMAP) {
+			fprintf(T, " no map to overlap");
+			return;
+		}
+		fprintf(T, " over m%d", j);
+		char *a = CALL(map_get_address)(maps[j].m);
+		struct pmem2_map *m = SENTINEL;
+		int rc = CALL(map_from_existing)(&m, srcs[sc], a,
+			CALL(map_get_size)(maps[j].m), PMEM2_GRANULARITY_BYTE);
+		out_rc(rc);
+		if (rc == 0) {	/* a divergence in itself: forget it */
+			fprintf(T, " described twice");
+			CALL(map_delete)(&m);
+		}
+		return;
+	}
+	if (ms->m)
+		map_drop(ms);
+	int rw = f->fd != files[3].fd && src_file[sc] != 3;
+	size_t mlen = (len + 4095) & ~(size_t)4095;
+	void *p = mmap(NULL, mlen, PROT_READ | (rw ? PROT_WRITE : 0),
+		MAP_SHARED, f->fd, 0);
+	if (p == MAP_FAILED) {
+		fprintf(T, " harness mmap failed");
+		return;
+	}
+	struct pmem2_map *m = SENTINEL;
+	int rc = CALL(map_from_existing)(&m, srcs[sc], p, len,
+		(enum pmem2_granularity)op->b);
+	out_rc(rc);
+	if (rc) {
+		munmap(p, mlen);
+		return;
+	}
+	ms->m = m;
+	ms->rsv = -1;
+	ms->readable = 1;
+	ms->writable = rw;
+	ms->ext = p;
+	ms->extlen = mlen;
+	fprintf(T, " size=%zu gran=%s", CALL(map_get_size)(m),
+		gname(CALL(map_get_store_granularity)(m)));
+}
+
 static void
 exec_map(const struct op *op)
 {
@@ -644,7 +728,7 @@ exec_map(const struct op *op)
 			return;
 		}
 		if (ms->m)
-			CALL(map_delete)(&ms->m);
+			map_drop(ms);
 		struct pmem2_map *m = SENTINEL;
 		/* accepted.txt: a length whose arithmetic overflows */
 		if (cfg_rsv[cb] >= 0 && src_file[sc] < 0 &&
@@ -673,7 +757,7 @@ exec_map(const struct op *op)
 			fprintf(T, " no map");
 			return;
 		}
-		out_rc(CALL(map_delete)(&ms->m));
+		out_rc(map_drop(ms));
 		fprintf(T, " map=%s", ms->m ? "set" : "NULL");
 		break;
 	case OP_MAP_SUM: {
@@ -878,6 +962,9 @@ fuzz_exec(const char *lib, const struct op *ops, int n, const char *dir,
 			break;
 		case OP_MAP_NEW: case OP_MAP_DELETE: case OP_MAP_SUM:
 			exec_map(op);
+			break;
+		case OP_MAP_EXISTING:
+			exec_existing(op);
 			break;
 		case OP_MAP_FIND: case OP_MAP_WALK: case OP_MAP_NEIGHBOURS:
 			exec_find(op);

@@ -206,7 +206,10 @@ pmem2_vm_reservation_extend(struct pmem2_vm_reservation *rsv, size_t size)
 	size_t nsize = rsv->size + size;
 	uintptr_t want_end = ALIGN_UP(start + nsize, rsv->align);
 	uintptr_t have_end = (uintptr_t)rsv->reserv_addr + rsv->reserv_size;
-	if (nsize < size || want_end < start) {
+	/* the new end, and its round-up to the alignment, must not wrap
+	 * (a round-up can wrap back to exactly start) */
+	if (nsize < size || start + nsize < start ||
+			want_end < start + nsize) {
 		ERR("extending by %zu bytes overflows the address space", size);
 		ret = PMEM2_E_LENGTH_OUT_OF_RANGE;
 		goto out;

@@ -10,7 +10,7 @@
  *
  * The same inputs against PMDK's library (return codes and messages, one
  * process per library): tests/diff/pmem2-fuzz and diff_config/diff_vmr.
- * Each BAD()/BAD_OUT() is one entry of the matrix (87 in the text, 124
+ * Each BAD()/BAD_OUT() is one entry of the matrix (89 in the text, 126
  * with the loops expanded); every non-async function of core/api.list is
  * called.
  */
@@ -369,6 +369,16 @@ Test(badinput, reservation_extend_shrink_find)
 		PMEM2_E_LENGTH_UNALIGNED);
 	BAD(pmem2_vm_reservation_extend(rsv, SIZE_MAX - PG + 1),
 		PMEM2_E_LENGTH_OUT_OF_RANGE);
+	/* an empty reservation: the new end wraps (its round-up to 2 MiB
+	 * lands exactly on the start: found by pmem2-fuzz) */
+	struct pmem2_vm_reservation *empty;
+	ut_assert_ok(pmem2_vm_reservation_new(&empty, NULL, 0));
+	BAD(pmem2_vm_reservation_extend(empty, SIZE_MAX - PG + 1),
+		PMEM2_E_LENGTH_OUT_OF_RANGE);
+	BAD(pmem2_vm_reservation_extend(empty, SIZE_MAX - 3 * PG + 1),
+		PMEM2_E_LENGTH_OUT_OF_RANGE);
+	cr_assert_eq(pmem2_vm_reservation_get_size(empty), 0);
+	ut_assert_ok(pmem2_vm_reservation_delete(&empty));
 	BAD(pmem2_vm_reservation_shrink(rsv, 1, PG), PMEM2_E_OFFSET_UNALIGNED);
 	BAD(pmem2_vm_reservation_shrink(rsv, 0, PG + 1),
 		PMEM2_E_LENGTH_UNALIGNED);

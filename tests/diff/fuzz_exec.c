@@ -601,9 +601,18 @@ exec_rsv(const struct op *op)
 			fprintf(T, " [past its huge-page unit]" ACC_MARK);
 			rc = CALL(vm_reservation_extend)(*r, op->v);
 			out_rc(rc);
-			if (rc == 0 && op->v && CALL(vm_reservation_shrink)(*r,
-					old, op->v))
+			if (rc == 0 && op->v && old && CALL(
+					vm_reservation_shrink)(*r, old, op->v))
 				fprintf(T, " harness cannot undo");
+			if (!old) {
+				/* an empty reservation cannot shrink back to
+				 * nothing: both sides leak it and go on */
+				for (int i = 0; i < NMAP; i++)
+					if (maps[i].rsv == op->a)
+						maps[i].m = NULL;
+				rsv_forget(op->a);
+				*r = NULL;
+			}
 			break;
 		}
 		out_rc(CALL(vm_reservation_extend)(*r, op->v));

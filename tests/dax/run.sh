@@ -222,14 +222,21 @@ for m in "${MODULES[@]}"; do
 done
 
 copy_libs() { # copy the shared libraries of ELF file $1 (ldd), except libpmem2
-	local lib
+	local lib dst
 	ldd "$1" >/dev/null 2>&1 || return 0 # static or not ELF
 	# mawk has no \s: take every absolute path ldd prints (incl. ld-linux)
 	for lib in $(ldd "$1" | awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^\//) print $i }'); do
 		case "$(basename "$lib")" in libpmem2.so*|libpmemshim.so*) continue ;; esac
-		[ -e "$STAGE$lib" ] && continue
-		mkdir -p "$STAGE$(dirname "$lib")"
-		cp -L "$lib" "$STAGE$lib"
+		case "$lib" in
+		/lib/*|/lib64/*|/usr/lib/*|/usr/lib64/*) dst=$lib ;;
+		# a build-tree library (a test's own): the guest mounts tmpfs
+		# over /tmp and /run, so a copy under its build path could be
+		# hidden; LD_LIBRARY_PATH finds it here
+		*) dst=/opt/pmemshim/lib/$(basename "$lib") ;;
+		esac
+		[ -e "$STAGE$dst" ] && continue
+		mkdir -p "$STAGE$(dirname "$dst")"
+		cp -L "$lib" "$STAGE$dst"
 	done
 }
 copy_tool() { # SRC DST

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * bench_shim.c -- side-by-side ratios in one run (not a timed test):
- *  1. memcpy to non-DAX memory, 8-256 B: with the shim vs without preload;
+ *  1. memcpy to non-DAX memory, 8-256 B: with the shim vs without preload
+ *     (alternating processes, best of each);
  *  2. msync of 1/16/256 dirty pages: shim on an emulated-DAX file vs the
  *     kernel's msync of the same-sized file on the root file system;
  *  3. memcpy + msync of 4 KiB..64 MiB into DAX: the core's mover
@@ -294,10 +295,26 @@ main(int argc, char **argv)
 	putenv(daxenv);
 	putenv(rootenv);
 
+	/* the two sides alternate, 5 processes each, best per size: one
+	 * process after the other would time the machine's load, not the
+	 * hook's sub-nanosecond cost */
 	double a[8], b[8];
-	int n = run(argv[0], "memcpy", NULL, NULL, a, 8);
-	int m = run(argv[0], "memcpy", shim, NULL, b, 8);
-	printf("1. memcpy to non-DAX memory (ns/call, best of 5)\n");
+	int n = 8, m = 8;
+	for (int i = 0; i < 8; i++)
+		a[i] = b[i] = 1e30;
+	for (int r = 0; r < 5; r++) {
+		double x[8], y[8];
+		int nx = run(argv[0], "memcpy", NULL, NULL, x, 8);
+		int ny = run(argv[0], "memcpy", shim, NULL, y, 8);
+		n = nx < n ? nx : n;
+		m = ny < m ? ny : m;
+		for (int i = 0; i < nx; i++)
+			a[i] = x[i] < a[i] ? x[i] : a[i];
+		for (int i = 0; i < ny; i++)
+			b[i] = y[i] < b[i] ? y[i] : b[i];
+	}
+	printf("1. memcpy to non-DAX memory (ns/call, best of 5 processes "
+		"x 5 runs each side, alternating)\n");
 	for (int i = 0, s = 8; i < n && i < m; i++, s *= 2)
 		printf("   %4d B: no preload %.3f  shim %.3f  overhead %+.3f "
 			"ns (target <= 0.5)\n", s, a[i], b[i], b[i] - a[i]);

@@ -92,76 +92,6 @@ flush_resident(struct shim_map *s, uintptr_t lo, uintptr_t hi, int flags,
 	return ret;
 }
 
-size_t
-shim_flush_file(dev_t dev, ino_t ino, off_t off, size_t len,
-		const struct shim_map *except, bool drain, size_t *flushed)
-{
-	struct shim_map *last = NULL;
-	struct registry_entry ents[64];
-	/*
-	 * Under the registry lock, which the munmap/mmap/mremap hooks hold
-	 * from their registry change to the end of the kernel call: without
-	 * it a concurrent munmap of another mapping retires (and a mmap
-	 * reuses) the shim_map read below, and can unmap the range between
-	 * mincore and the flush (found by TSan in shim_threads).
-	 */
-	registry_lock();
-	size_t n = registry_overlaps(0, UINTPTR_MAX, ents, 64);
-	size_t found = 0, skipped = 0;
-	if (n > 64)
-		n = 64;	/* more: those were not ours to promise */
-	for (size_t i = 0; i < n; i++) {
-		struct shim_map *s = shim_map_of(&ents[i]);
-		if (!s || s == except || s->dev != dev || s->ino != ino)
-			continue;
-		/* the entry's file range [foff, foff + size) */
-		off_t foff = s->base_off +
-			(off_t)(ents[i].start - s->base);
-		off_t fend = foff + (off_t)(ents[i].end - ents[i].start);
-		off_t a = foff > off ? foff : off;
-		off_t b = len && off + (off_t)len < fend ?
-			off + (off_t)len : fend;
-		if (a >= b)
-			continue;
-		uintptr_t lo = ents[i].start + (uintptr_t)(a - foff);
-		(void) flush_resident(s, lo, lo + (uintptr_t)(b - a), MS_SYNC,
-				flushed, &skipped);
-		last = s;
-		found++;
-	}
-	if (drain && last)
-		last->m.drain_fn();
-	registry_unlock();
-	return found;
-}
-
-/*
- * serve -- make [lo, hi) of the registered s durable: its own pages, then
- * the same file range in the process's other mappings of that file.
- */
-static int
-serve(struct shim_map *s, uintptr_t lo, uintptr_t hi, int flags)
-{
-	size_t flushed = 0, skipped = 0;
-	int ret = flush_resident(s, lo, hi, flags, &flushed, &skipped);
-	if (atomic_load_explicit(&shim_nmaps, memory_order_relaxed) > 1) {
-		off_t off = s->base_off + (off_t)(lo - s->base);
-		(void) shim_flush_file(s->dev, s->ino, off, hi - lo, s, false,
-				&flushed);
-	}
-	shim_count(ST_MSYNC_BYTES, flushed);
-	shim_count(ST_MSYNC_SKIPPED, skipped);
-	return ret;
-}
-
-/* kernel_part -- the kernel's msync for a part we do not serve */
-static void
-kernel_part(uintptr_t lo, uintptr_t hi, int flags, int *err)
-{
-	if (os_msync((void *)lo, hi - lo, flags))
-		*err = errno;
-}
-
 /*
  * walk -- call part(ctx, s, a, b) for the pieces of [lo, hi) in address
  * order: s is the registered shim mapping covering [a, b), or NULL for a
@@ -189,6 +119,87 @@ walk(uintptr_t lo, uintptr_t hi, void (*part)(void *ctx,
 	}
 	if (cur < hi)
 		part(ctx, NULL, cur, hi);
+}
+
+struct file_ctx {
+	dev_t dev;
+	ino_t ino;
+	off_t off;
+	size_t len;		/* 0: to the end of the file */
+	const struct shim_map *except;
+	struct shim_map *last;
+	size_t found, *flushed, skipped;
+};
+
+/* file_part -- flush the part of a mapping of the file in its range */
+static void
+file_part(void *ctx, struct shim_map *s, uintptr_t start, uintptr_t end)
+{
+	struct file_ctx *c = ctx;
+	if (!s || s == c->except || s->dev != c->dev || s->ino != c->ino)
+		return;
+	/* the entry's file range [foff, fend) */
+	off_t foff = s->base_off + (off_t)(start - s->base);
+	off_t fend = foff + (off_t)(end - start);
+	off_t a = foff > c->off ? foff : c->off;
+	off_t b = c->len && c->off + (off_t)c->len < fend ?
+		c->off + (off_t)c->len : fend;
+	if (a >= b)
+		return;
+	uintptr_t lo = start + (uintptr_t)(a - foff);
+	(void) flush_resident(s, lo, lo + (uintptr_t)(b - a), MS_SYNC,
+			c->flushed, &c->skipped);
+	c->last = s;
+	c->found++;
+}
+
+size_t
+shim_flush_file(dev_t dev, ino_t ino, off_t off, size_t len,
+		const struct shim_map *except, bool drain, size_t *flushed)
+{
+	struct file_ctx c = { .dev = dev, .ino = ino, .off = off, .len = len,
+		.except = except, .flushed = flushed };
+	/*
+	 * Under the registry lock, which the munmap/mmap/mremap hooks hold
+	 * from their registry change to the end of the kernel call: without
+	 * it a concurrent munmap of another mapping retires (and a mmap
+	 * reuses) the shim_map read below, and can unmap the range between
+	 * mincore and the flush (found by TSan in shim_threads).  Every
+	 * entry is visited, however many the process has.
+	 */
+	registry_lock();
+	walk(0, UINTPTR_MAX, file_part, &c);
+	if (drain && c.last)
+		c.last->m.drain_fn();
+	registry_unlock();
+	return c.found;
+}
+
+/*
+ * serve -- make [lo, hi) of the registered s durable: its own pages, then
+ * the same file range in the process's other mappings of that file.
+ */
+static int
+serve(struct shim_map *s, uintptr_t lo, uintptr_t hi, int flags)
+{
+	size_t flushed = 0, skipped = 0;
+	int ret = flush_resident(s, lo, hi, flags, &flushed, &skipped);
+	if (atomic_load_explicit(&shim_nmaps, memory_order_relaxed) > 1) {
+		off_t off = s->base_off + (off_t)(lo - s->base);
+		(void) shim_flush_file(s->dev, s->ino, off, hi - lo, s, false,
+				&flushed);
+	}
+	shim_count(ST_MSYNC_BYTES, flushed);
+	shim_count(ST_MSYNC_SKIPPED, skipped);
+	return ret;
+}
+
+/* kernel_part -- the kernel's msync for a part we do not serve */
+static void
+kernel_part(uintptr_t lo, uintptr_t hi, int flags, int *err)
+{
+	if (os_msync((void *)lo, hi - lo, flags))
+		*err = errno;
 }
 
 struct msync_ctx {

@@ -292,32 +292,30 @@ flush_file(const struct stat *st, enum shim_counter counter)
 /*
  * sync_file -- fsync/fdatasync of a file with shim mappings: flush them
  * all first (on emulated DAX the kernel knows nothing of those stores).
+ * errno is left as it was: the kernel call that follows sets it.
  */
 static void
 sync_file(int fd)
 {
+	int saved = errno;
 	struct stat st;
-	if (atomic_load_explicit(&shim_nmaps, memory_order_relaxed) <= 0 ||
-			shim_in_hook || fstat(fd, &st))
-		return;
-	flush_file(&st, ST_FSYNC_FLUSH);
+	if (atomic_load_explicit(&shim_nmaps, memory_order_relaxed) > 0 &&
+			!shim_in_hook && fstat(fd, &st) == 0)
+		flush_file(&st, ST_FSYNC_FLUSH);
+	errno = saved;
 }
 
 PUBLIC int
 fsync(int fd)
 {
-	int saved = errno;
 	sync_file(fd);
-	errno = saved;
 	return (int)syscall(SYS_fsync, fd);
 }
 
 PUBLIC int
 fdatasync(int fd)
 {
-	int saved = errno;
 	sync_file(fd);
-	errno = saved;
 	return (int)syscall(SYS_fdatasync, fd);
 }
 
@@ -335,31 +333,28 @@ fdatasync(int fd)
 static void
 before_layout_change(int fd)
 {
+	int saved = errno;
 	struct stat st;
-	if (atomic_load_explicit(&shim_nmaps, memory_order_relaxed) <= 0 ||
-			shim_in_hook || fstat(fd, &st) || !S_ISREG(st.st_mode))
-		return;
-	shim_in_hook = 1;
-	enum shim_class c = shim_classify(fd, &st);
-	shim_in_hook = 0;
-	if (c == SHIM_REAL_DAX)
-		flush_file(&st, ST_LAYOUT_FLUSH);
+	if (atomic_load_explicit(&shim_nmaps, memory_order_relaxed) > 0 &&
+			!shim_in_hook && fstat(fd, &st) == 0 &&
+			S_ISREG(st.st_mode)) {
+		shim_in_hook = 1;
+		enum shim_class c = shim_classify(fd, &st);
+		shim_in_hook = 0;
+		if (c == SHIM_REAL_DAX)
+			flush_file(&st, ST_LAYOUT_FLUSH);
+	}
+	errno = saved;
 }
 
 PUBLIC int
 ftruncate(int fd, off_t len)
 {
-	int saved = errno;
 	before_layout_change(fd);
-	errno = saved;
 	return (int)syscall(SYS_ftruncate, fd, len);
 }
 
-PUBLIC int
-ftruncate64(int fd, off_t len)
-{
-	return ftruncate(fd, len);
-}
+PUBLIC int ftruncate64(int fd, off_t len) __attribute__((alias("ftruncate")));
 
 /* truncate -- by path: as ftruncate when this process maps the file */
 PUBLIC int
@@ -380,26 +375,18 @@ truncate(const char *path, off_t len)
 	return (int)syscall(SYS_truncate, path, len);
 }
 
-PUBLIC int
-truncate64(const char *path, off_t len)
-{
-	return truncate(path, len);
-}
+PUBLIC int truncate64(const char *path, off_t len)
+	__attribute__((alias("truncate")));
 
 PUBLIC int
 fallocate(int fd, int mode, off_t off, off_t len)
 {
-	int saved = errno;
 	before_layout_change(fd);
-	errno = saved;
 	return (int)syscall(SYS_fallocate, fd, mode, off, len);
 }
 
-PUBLIC int
-fallocate64(int fd, int mode, off_t off, off_t len)
-{
-	return fallocate(fd, mode, off, len);
-}
+PUBLIC int fallocate64(int fd, int mode, off_t off, off_t len)
+	__attribute__((alias("fallocate")));
 
 /* posix_fallocate -- libc's (it emulates where fallocate is refused) */
 PUBLIC int
@@ -414,17 +401,12 @@ posix_fallocate(int fd, off_t off, off_t len)
 			return ENOSYS;
 		atomic_store(&real, f);
 	}
-	int saved = errno;
 	before_layout_change(fd);
-	errno = saved;
 	return f(fd, off, len);
 }
 
-PUBLIC int
-posix_fallocate64(int fd, off_t off, off_t len)
-{
-	return posix_fallocate(fd, off, len);
-}
+PUBLIC int posix_fallocate64(int fd, off_t off, off_t len)
+	__attribute__((alias("posix_fallocate")));
 
 /* real_dax_part -- flush a part that is a shim mapping of real DAX */
 static void

@@ -118,6 +118,24 @@ same_file(int fd, dev_t dev, ino_t ino)
 		st.st_ino == ino;
 }
 
+/* uffd_ours -- Uffd was opened by this process and is still open (Lock) */
+static bool
+uffd_ours(void)
+{
+	_Atomic char *mine = atomic_load(&Mine);
+	return mine && *mine && same_file(Uffd, Uffd_st.st_dev,
+			Uffd_st.st_ino);
+}
+
+/* unregister -- end the tracking of [start, start + len) (Lock held) */
+static void
+unregister(uintptr_t start, size_t len)
+{
+	struct uffdio_range r = { start, len };
+	if (ioctl(Uffd, UFFDIO_UNREGISTER, &r))
+		shim_log(1, "UFFDIO_UNREGISTER: %s", strerror(errno));
+}
+
 /* open_fds -- make sure Uffd and Pagemap are this process's (Lock held) */
 static bool
 open_fds(void)
@@ -134,7 +152,7 @@ open_fds(void)
 		}
 		Mine = p;
 	}
-	if (*Mine && same_file(Uffd, Uffd_st.st_dev, Uffd_st.st_ino))
+	if (uffd_ours())
 		return true;
 	/* first use, a fork's child, or the program closed ours: the old
 	 * numbers may be the program's by now, so they are neither used nor
@@ -205,9 +223,7 @@ shim_dirty_track(void *addr, size_t len)
 		};
 		ok = ioctl(Uffd, UFFDIO_REGISTER, &reg) == 0;
 		if (ok && ioctl(Uffd, UFFDIO_WRITEPROTECT, &wp)) {
-			struct uffdio_range r = { (uintptr_t)addr, len };
-			if (ioctl(Uffd, UFFDIO_UNREGISTER, &r))
-			shim_log(1, "UFFDIO_UNREGISTER: %s", strerror(errno));
+			unregister((uintptr_t)addr, len);
 			ok = false;
 		}
 		if (!ok)
@@ -253,13 +269,8 @@ note_density(struct shim_map *s, uintptr_t lo, uintptr_t hi, size_t written)
 		return;		/* another thread did it */
 	struct registry_entry e;
 	pthread_mutex_lock(&Lock);
-	_Atomic char *mine = atomic_load(&Mine);
-	if (registry_lookup((void *)lo, &e) && mine && *mine &&
-			same_file(Uffd, Uffd_st.st_dev, Uffd_st.st_ino)) {
-		struct uffdio_range r = { e.start, e.end - e.start };
-		if (ioctl(Uffd, UFFDIO_UNREGISTER, &r))
-			shim_log(1, "UFFDIO_UNREGISTER: %s", strerror(errno));
-	}
+	if (registry_lookup((void *)lo, &e) && uffd_ours())
+		unregister(e.start, e.end - e.start);
 	pthread_mutex_unlock(&Lock);
 	shim_count(ST_MAPS_UNTRACKED, 1);
 	shim_log(2, "written-page tracking dropped for %p: its flushes find "

@@ -140,6 +140,10 @@ pmem2_vm_reservation_new(struct pmem2_vm_reservation **rsv_ptr,
 		goto err_unmap;	/* or -ENOMEM with its message */
 	rsv->size = size;
 	pthread_rwlock_init(&rsv->lock, NULL);
+	/* the index counts pages from the start: extend only ever grows the
+	 * end and shrink only moves the start up */
+	rsv_tree_init(&rsv->tree, (uintptr_t)rsv->addr,
+		(unsigned)__builtin_ctzl(Pagesize));
 	*rsv_ptr = rsv;
 	return 0;
 
@@ -249,11 +253,10 @@ out:
 static struct pmem2_map *
 first_overlap(struct pmem2_vm_reservation *rsv, uintptr_t a, uintptr_t b)
 {
-	struct rsv_node *n = rsv_tree_floor(&rsv->tree, a);
-	if (n && n->end > a)
-		return n->start < b || a == b ? n->map : NULL;
-	n = rsv_tree_above(&rsv->tree, a);
-	return n && n->start < b ? n->map : NULL;
+	struct rsv_node n;
+	if (rsv_tree_floor(&rsv->tree, a, &n) && n.end > a)
+		return n.start < b || a == b ? n.map : NULL;
+	return rsv_tree_above(&rsv->tree, a, &n) && n.start < b ? n.map : NULL;
 }
 
 PMEM2_API int
@@ -365,13 +368,13 @@ pmem2_vm_reservation_map_find(struct pmem2_vm_reservation *rsv,
  */
 static int
 find_by(struct pmem2_vm_reservation *rsv, struct pmem2_map **out,
-		struct rsv_node *(*pick)(const struct rsv_tree *, uintptr_t),
+		int (*pick)(const struct rsv_tree *, uintptr_t, struct rsv_node *),
 		uintptr_t key, const char *what)
 {
 	errormsg_clear();
 	pthread_rwlock_rdlock(&rsv->lock);
-	struct rsv_node *n = pick(&rsv->tree, key);
-	*out = n ? n->map : NULL;
+	struct rsv_node n;
+	*out = pick(&rsv->tree, key, &n) ? n.map : NULL;
 	pthread_rwlock_unlock(&rsv->lock);
 	if (!*out) {
 		ERR("no %s mapping in the reservation", what);
@@ -380,18 +383,18 @@ find_by(struct pmem2_vm_reservation *rsv, struct pmem2_map **out,
 	return 0;
 }
 
-static struct rsv_node *
-pick_first(const struct rsv_tree *t, uintptr_t key)
+static int
+pick_first(const struct rsv_tree *t, uintptr_t key, struct rsv_node *out)
 {
 	(void) key;
-	return rsv_tree_first(t);
+	return rsv_tree_first(t, out);
 }
 
-static struct rsv_node *
-pick_last(const struct rsv_tree *t, uintptr_t key)
+static int
+pick_last(const struct rsv_tree *t, uintptr_t key, struct rsv_node *out)
 {
 	(void) key;
-	return rsv_tree_last(t);
+	return rsv_tree_last(t, out);
 }
 
 PMEM2_API int
@@ -485,8 +488,9 @@ struct pmem2_map *
 rsv_map_at(struct pmem2_vm_reservation *rsv, const void *addr)
 {
 	pthread_rwlock_rdlock(&rsv->lock);
-	struct rsv_node *n = rsv_tree_floor(&rsv->tree, (uintptr_t)addr);
-	struct pmem2_map *m = n && (uintptr_t)addr < n->end ? n->map : NULL;
+	struct rsv_node n;
+	struct pmem2_map *m = rsv_tree_floor(&rsv->tree, (uintptr_t)addr, &n) &&
+		(uintptr_t)addr < n.end ? n.map : NULL;
 	pthread_rwlock_unlock(&rsv->lock);
 	return m;
 }

@@ -22,8 +22,7 @@ struct reg_array {
 	struct registry_entry e[];
 };
 
-_Atomic uintptr_t registry_lo = UINTPTR_MAX;
-_Atomic uintptr_t registry_hi = 0;
+struct registry_bounds registry_bounds = { UINTPTR_MAX, 0 };
 
 static struct reg_array Empty;
 static struct reg_array *_Atomic Current = &Empty;
@@ -129,13 +128,13 @@ publish(struct reg_array *next)
 		 * bounds but still sees the old array only misses an entry
 		 * whose mapping has not been handed out yet (insert) or is
 		 * being taken away (remove) */
-		atomic_store(&registry_lo, next->e[0].start);
-		atomic_store(&registry_hi, next->e[next->n - 1].end);
+		atomic_store(&registry_bounds.lo, next->e[0].start);
+		atomic_store(&registry_bounds.hi, next->e[next->n - 1].end);
 	}
 	atomic_store(&Current, next);
 	if (!next->n) {
-		atomic_store(&registry_lo, UINTPTR_MAX);
-		atomic_store(&registry_hi, 0);
+		atomic_store(&registry_bounds.lo, UINTPTR_MAX);
+		atomic_store(&registry_bounds.hi, 0);
 	}
 	if (old != &Empty) {
 		old->next_retired = Retired;

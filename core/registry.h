@@ -36,20 +36,29 @@ struct registry_entry {
 	enum registry_kind kind;
 };
 
-/* Global bounds of all entries; lo >= hi when empty. */
-extern _Atomic uintptr_t registry_lo;
-extern _Atomic uintptr_t registry_hi;
+/* Global bounds of all entries; lo >= hi when empty.  Both in one cache
+ * line: every memcpy in a shimmed process reads them. */
+struct registry_bounds {
+	_Atomic uintptr_t lo;
+	_Atomic uintptr_t hi;
+} __attribute__((aligned(64)));
+extern struct registry_bounds registry_bounds;
 
 /*
  * registry_may_contain -- the hot-path filter: false means addr is in no
- * entry.  Two relaxed loads and two compares.
+ * entry.  Two relaxed loads from one line and one unsigned compare
+ * (a - lo < hi - lo), so one branch.  Empty (lo = UINTPTR_MAX, hi = 0), it
+ * passes only addr == UINTPTR_MAX, which the lookup behind it rejects; a
+ * pair read while a writer publishes (lo > hi) passes more, never less.
  */
 static inline bool
 registry_may_contain(const void *addr)
 {
-	uintptr_t a = (uintptr_t)addr;
-	return a >= atomic_load_explicit(&registry_lo, memory_order_relaxed) &&
-		a < atomic_load_explicit(&registry_hi, memory_order_relaxed);
+	uintptr_t lo = atomic_load_explicit(&registry_bounds.lo,
+		memory_order_relaxed);
+	uintptr_t hi = atomic_load_explicit(&registry_bounds.hi,
+		memory_order_relaxed);
+	return (uintptr_t)addr - lo < hi - lo;
 }
 
 /* registry_may_overlap -- the same filter for a range [addr, addr+len). */
@@ -57,9 +66,9 @@ static inline bool
 registry_may_overlap(const void *addr, size_t len)
 {
 	uintptr_t a = (uintptr_t)addr;
-	return len && a < atomic_load_explicit(&registry_hi,
+	return len && a < atomic_load_explicit(&registry_bounds.hi,
 			memory_order_relaxed) &&
-		a + len > atomic_load_explicit(&registry_lo,
+		a + len > atomic_load_explicit(&registry_bounds.lo,
 			memory_order_relaxed);
 }
 

@@ -360,17 +360,17 @@ rsv_tree_destroy(struct rsv_tree *t)
 
 /*
  * upper64/upper32 -- the index of the first element > key in the sorted
- * a[from..n), found by counting the elements <= key.  Counting reads every
+ * a[0..n), found by counting the elements <= key.  Counting reads every
  * line of the array at once, so their misses overlap, and has no branch to
  * mispredict; a binary search waits for one line after another and
  * mispredicts about every other step (~10 per lookup), which cost twice as
  * much at 1 k mappings and at 100 k.
  */
 static int
-upper64(const uintptr_t *a, int from, int n, uintptr_t key)
+upper64(const uintptr_t *a, int n, uintptr_t key)
 {
-	int c = from;
-	for (int i = from; i < n; i++)
+	int c = 0;
+	for (int i = 0; i < n; i++)
 		c += a[i] <= key;
 	return c;
 }
@@ -399,36 +399,39 @@ upper32(const uint32_t *a, int n, uint32_t key)
 }
 
 /*
- * child_for -- the child of internal node b that holds key: searching from
- * 1 makes key[0] act as -inf on the leftmost path.
+ * count_le -- how many of n sorted keys are <= key: c[] in the compact
+ * form, w[] in the wide one (the same array of a node, seen both ways).
+ */
+static int
+count_le(const struct rsv_tree *t, const uint32_t *c, const uintptr_t *w,
+		int n, uintptr_t key)
+{
+	if (t->wide)
+		return upper64(w, n, key);
+	if (key < t->base)
+		return 0;
+	/* unit <= key <=> unit <= (key - base) >> shift, keys being whole
+	 * units */
+	uintptr_t rel = (key - t->base) >> t->shift;
+	return rel > UINT32_MAX ? n : upper32(c, n, (uint32_t)rel);
+}
+
+/*
+ * child_for -- the child of internal node b that holds key: counting from
+ * separator 1 makes key[0] act as -inf on the leftmost path.
  */
 static int
 child_for(const struct rsv_tree *t, const struct rsv_bnode *b, uintptr_t key)
 {
-	if (t->wide)
-		return upper64(b->u.in.key.w, 1, b->n, key) - 1;
-	if (key < t->base)
-		return 0;
-	uintptr_t rel = (key - t->base) >> t->shift;
-	if (rel > UINT32_MAX)
-		return b->n - 1;
-	return upper32(b->u.in.key.c + 1, b->n - 1, (uint32_t)rel);
+	return count_le(t, b->u.in.key.c + 1, b->u.in.key.w + 1, b->n - 1,
+		key);
 }
 
 /* upper -- how many of leaf b's entries start at or below key */
 static int
 upper(const struct rsv_tree *t, const struct rsv_bnode *b, uintptr_t key)
 {
-	if (t->wide)
-		return upper64(b->u.lf.k.w.key, 0, b->n, key);
-	if (key < t->base)
-		return 0;
-	/* start > key <=> unit > (key - base) >> shift, starts being whole
-	 * units */
-	uintptr_t rel = (key - t->base) >> t->shift;
-	if (rel > UINT32_MAX)
-		return b->n;
-	return upper32(b->u.lf.k.c.key, b->n, (uint32_t)rel);
+	return count_le(t, b->u.lf.k.c.key, b->u.lf.k.w.key, b->n, key);
 }
 
 static inline void
@@ -441,8 +444,8 @@ prefetch_range(const void *p, size_t len)
 
 /*
  * prefetch_node -- ask for all the lines a search of b reads at once (for
- * a leaf, also the ends and maps read right after it): the binary search
- * would otherwise miss on them one after another.  Whether b is a leaf
+ * a leaf, also the ends and maps read right after it), so that their
+ * misses overlap instead of following one another.  Whether b is a leaf
  * comes from the depth, not from b->leaf, which would wait for b's first
  * line.
  */

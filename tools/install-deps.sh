@@ -8,8 +8,11 @@ pkgs=(cmake gcc make pkg-config libcriterion-dev libunwind-dev uthash-dev
       valgrind "$@")
 missing=()
 for p in "${pkgs[@]}"; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
-		missing+=("$p")
+	# no "| grep -q": an early-quitting reader fails the pipe under pipefail
+	case "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)" in
+	*"ok installed") ;;
+	*) missing+=("$p") ;;
+	esac
 done
 ((${#missing[@]})) || exit 0
 sudo=""

@@ -29,6 +29,14 @@
 # "N passed, N failed, N skipped".  Exit: 0 ok, 1 failure (incl. timeout),
 # 77 = QEMU cannot run here (or every test skipped), 2 = usage error.
 set -euo pipefail
+# never exit without a word: a failing command under set -e (a reader that
+# quit early, SIGPIPE under pipefail, ...) names itself and its line
+set -E
+trap 'rc=$?; echo "dax-run: error: line $LINENO: $BASH_COMMAND (exit $rc)" >&2' ERR
+# Pipelines here must read their producer to the end: awk '{...; exit}',
+# head or grep -q/-m after a producer that still writes kill it with SIGPIPE,
+# and pipefail turns that into a failure (ldconfig -p | awk ... exit failed
+# ~4% of runs, silently, before the ERR trap above existed).
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 CACHE=${PMEMSHIM_DAX_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/pmemshim-dax}
@@ -127,7 +135,10 @@ flock 9 # serialises apt-get and the kernel unpacking between parallel runs
 
 missing=()
 for p in "${PKGS[@]}"; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
+	case "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)" in
+	*"ok installed") ;;
+	*) missing+=("$p") ;;
+	esac
 done
 if [ ${#missing[@]} -gt 0 ]; then
 	[ "$(id -u)" = 0 ] || skip "packages missing (${missing[*]}) and not root to install them"
@@ -143,7 +154,7 @@ fi
 # downloaded and unpacked (never installed on the host).
 KVER=$(find "$CACHE/kernel" -mindepth 1 -maxdepth 1 -type d ! -name '*.tmp' -printf '%f\n' 2>/dev/null | sort -V | tail -n 1 || true)
 if [ -z "$KVER" ] || [ ! -s "$CACHE/kernel/$KVER/vmlinux" ]; then
-	kpkg() { apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ {print $2; exit}'; }
+	kpkg() { apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ && !n++ {print $2}'; }
 	KPKG=$(kpkg)
 	[ -n "$KPKG" ] || { apt-get update -qq >&2 || true; KPKG=$(kpkg); }
 	[ -n "$KPKG" ] || skip "cannot find Debian's kernel package (linux-image-amd64)"
@@ -164,7 +175,7 @@ if [ -z "$KVER" ] || [ ! -s "$CACHE/kernel/$KVER/vmlinux" ]; then
 	# PVH boot of the ELF vmlinux (CONFIG_PVH) skips SeaBIOS and the in-guest
 	# decompression: ~2.8 s faster under TCG than the bzImage.
 	vmlinuz=$kdir.tmp/boot/vmlinuz-$KVER
-	off=$(LC_ALL=C grep -m1 -obUaP '\xfd7zXZ\x00' "$vmlinuz" | head -n 1 | cut -d: -f1)
+	off=$(LC_ALL=C grep -obUaP '\xfd7zXZ\x00' "$vmlinuz" | awk -F: 'NR == 1 {print $1}')
 	[ -n "$off" ] || die "no xz stream in $vmlinuz"
 	tail -c +$((off + 1)) "$vmlinuz" | xz -dc --single-stream > "$kdir.tmp/vmlinux" 2>/dev/null || true
 	[ "$(head -c 4 "$kdir.tmp/vmlinux" | od -An -tx1 | tr -d ' ')" = 7f454c46 ] ||
@@ -256,7 +267,7 @@ if [ -n "$SHIM" ]; then
 	cp -L "$SHIM" "$STAGE/opt/pmemshim/lib/libpmemshim.so"
 	copy_libs "$SHIM"
 	# PMEMSHIM_STATS dlopens libunwind for the call sites of its report
-	unwind=$(ldconfig -p | awk '$1 == "libunwind.so.8" && /x86-64/ {print $NF; exit}')
+	unwind=$(ldconfig -p | awk '$1 == "libunwind.so.8" && /x86-64/ && !n++ {print $NF}')
 	if [ -n "$unwind" ]; then
 		mkdir -p "$STAGE$(dirname "$unwind")"
 		cp -L "$unwind" "$STAGE$unwind"
@@ -306,7 +317,6 @@ if [ "$VERBOSE" = 1 ]; then
 	tail -n +1 -f "$LOG.raw" >&2 &
 	TAILPID=$!
 fi
-set +e
 # TCG only: the /dev/kvm seen on such hosts can be far slower than TCG (see
 # the reference NOTES).  Plain timeout, not --foreground (did not kill qemu).
 timeout -k 5 "$TIMEOUT" qemu-system-x86_64 -accel tcg,thread=multi -cpu max -smp 1 \
@@ -316,10 +326,9 @@ timeout -k 5 "$TIMEOUT" qemu-system-x86_64 -accel tcg,thread=multi -cpu max -smp
 	-append "console=ttyS0 panic=-1 rdinit=/init loglevel=3 mitigations=off nokaslr tsc=reliable" \
 	< /dev/null > "$LOG.raw" 2> "$QLOG" &
 QPID=$!
-wait "$QPID" # in the background so that INT/TERM are handled at once
-QRC=$?
+QRC=0
+wait "$QPID" || QRC=$? # in the background so that INT/TERM are handled at once
 QPID=""
-set -e
 if [ -n "$TAILPID" ]; then sleep 0.2; kill "$TAILPID" 2>/dev/null || true; TAILPID=""; fi
 tr -d '\r' < "$LOG.raw" > "$LOG"
 rm -f "$LOG.raw"

@@ -59,10 +59,19 @@ churner(void *arg)
 		if (munmap(m + 2 * PG, 2 * PG) || msync(m, 2 * PG, MS_SYNC) ||
 				Gran(m + 2 * PG) >= 0 || Gran(m + 5 * PG) < 0)
 			return (void *)1;
+		/*
+		 * Only the two pieces still ours: the hole [2, 4) went back
+		 * to the kernel, which may have given it to anyone since
+		 * (ASan puts its one-page DTLS blocks of new threads there;
+		 * a munmap(m, 8 * PG) here unmapped one under a running
+		 * thread, which then died in __tls_get_addr).
+		 */
 		pthread_mutex_lock(&Reuse);
-		munmap(m, 8 * PG);
+		int bad = munmap(m, 2 * PG) || munmap(m + 4 * PG, 4 * PG);
 		int stale = Gran(m) >= 0 || Gran(m + 5 * PG) >= 0;
 		pthread_mutex_unlock(&Reuse);
+		if (bad)
+			return (void *)1;
 		if (stale)
 			return (void *)1;
 	}

@@ -78,7 +78,7 @@ struct pm_scan_arg {
 #define DIRTY_FD_MIN 1000
 
 static pthread_mutex_t Lock = PTHREAD_MUTEX_INITIALIZER;
-static int Uffd = -1;		/* for registering; one per process */
+static _Atomic int Uffd = -1;	/* for registering; one per process */
 static struct stat Uffd_st;	/* its identity */
 static _Atomic int Pagemap = -1;	/* /proc/self/pagemap */
 static _Atomic dev_t Pagemap_dev;	/* its identity (msync reads it */
@@ -105,6 +105,17 @@ high_fd(int fd)
 }
 
 /*
+ * Suspect -- set (for good, until open_fds opens new ones) once the program
+ * closed or replaced one of our descriptor numbers, or may have: the
+ * close, dup2, dup3, close_range and closefrom hooks (hooks_fd.c) set it
+ * before the kernel call.  While it is clear, no libc call has touched our
+ * numbers since we opened them and they are still ours: same_file skips
+ * its fstat, ~0.4 us of a ~2 us msync.  A raw syscall(SYS_close) cannot be
+ * seen; it is the one way left for a number to change hands unnoticed.
+ */
+static _Atomic bool Suspect = true;
+
+/*
  * same_file -- fd is still the file we opened (was: its fstat then): a
  * program may close every descriptor (daemons do) and the number be
  * reused, and our ioctls must never reach somebody else's file.  Each
@@ -113,9 +124,22 @@ high_fd(int fd)
 static bool
 same_file(int fd, dev_t dev, ino_t ino)
 {
+	if (fd < 0)
+		return false;
+	if (!atomic_load_explicit(&Suspect, memory_order_acquire))
+		return true;
 	struct stat st;
-	return fd >= 0 && fstat(fd, &st) == 0 && st.st_dev == dev &&
-		st.st_ino == ino;
+	return fstat(fd, &st) == 0 && st.st_dev == dev && st.st_ino == ino;
+}
+
+void
+shim_dirty_fds_closing(unsigned lo, unsigned hi)
+{
+	int p = atomic_load_explicit(&Pagemap, memory_order_relaxed);
+	int u = atomic_load_explicit(&Uffd, memory_order_relaxed);
+	if ((p >= 0 && (unsigned)p >= lo && (unsigned)p <= hi) ||
+			(u >= 0 && (unsigned)u >= lo && (unsigned)u <= hi))
+		atomic_store(&Suspect, true);
 }
 
 /* uffd_ours -- Uffd was opened by this process and is still open (Lock) */
@@ -136,6 +160,8 @@ unregister(uintptr_t start, size_t len)
 		shim_log(1, "UFFDIO_UNREGISTER: %s", strerror(errno));
 }
 
+static int pagemap_fd(void);
+
 /* open_fds -- make sure Uffd and Pagemap are this process's (Lock held) */
 static bool
 open_fds(void)
@@ -152,7 +178,7 @@ open_fds(void)
 		}
 		Mine = p;
 	}
-	if (uffd_ours())
+	if (uffd_ours() && pagemap_fd() >= 0)
 		return true;
 	/* first use, a fork's child, or the program closed ours: the old
 	 * numbers may be the program's by now, so they are neither used nor
@@ -161,6 +187,9 @@ open_fds(void)
 	*Mine = 0;
 	Uffd = -1;
 	atomic_store(&Pagemap, -1);
+	/* the numbers opened below are new: no hook can have been given
+	 * them yet (one that saw an old number set Suspect before it) */
+	atomic_store(&Suspect, false);
 	int u = (int)syscall(SYS_userfaultfd,
 			O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY);
 	if (u < 0) {

@@ -140,6 +140,12 @@ bool shim_dirty_track(void *addr, size_t len);
 int shim_dirty_flush(struct shim_map *s, uintptr_t lo, uintptr_t hi,
 	bool reprotect, size_t *flushed, uintptr_t *stop);
 void shim_dirty_atfork(int phase);
+/*
+ * shim_dirty_fds_closing -- the program is about to close or replace the
+ * descriptors [lo, hi] (hooks_fd.c): if one of ours is among them, our
+ * descriptors are checked by fstat before every use from now on.
+ */
+void shim_dirty_fds_closing(unsigned lo, unsigned hi);
 
 /* ---- statistics (stats.c) ------------------------------------------ */
 

@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * hooks_fd.c -- close, dup2, dup3, close_range, closefrom: the calls that
+ * can take a descriptor number away from whoever opened it.
+ *
+ * The shim keeps two descriptors of its own (dirty.c: a userfaultfd and
+ * /proc/self/pagemap, numbered 1000 and up) and must never send an ioctl
+ * to a file that took over one of their numbers.  These hooks tell it,
+ * before the kernel call, when the program closes or replaces one of
+ * them; until then the numbers are known to be ours without an fstat per
+ * msync.  Every hook does two loads and compares, then the libc call.
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdatomic.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "shim.h"
+
+#define PUBLIC __attribute__((visibility("default")))
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+/* libc's own entry points: the same code as close/dup2, other names */
+extern int __close(int fd);
+extern int __dup2(int fd, int fd2);
+
+PUBLIC int
+close(int fd)
+{
+	if (fd >= 0)
+		shim_dirty_fds_closing((unsigned)fd, (unsigned)fd);
+	return __close(fd);
+}
+
+PUBLIC int
+dup2(int fd, int fd2)
+{
+	if (fd2 >= 0 && fd2 != fd)
+		shim_dirty_fds_closing((unsigned)fd2, (unsigned)fd2);
+	return __dup2(fd, fd2);
+}
+
+PUBLIC int
+dup3(int fd, int fd2, int flags)
+{
+	if (fd2 >= 0)
+		shim_dirty_fds_closing((unsigned)fd2, (unsigned)fd2);
+	return (int)syscall(SYS_dup3, fd, fd2, flags);	/* as libc's */
+}
+
+/* next -- libc's function NAME (GLIBC_2.34), looked up on first use */
+static void *
+next(void *_Atomic *cache, const char *name)
+{
+	void *f = atomic_load(cache);
+	if (!f) {
+		f = dlvsym(RTLD_NEXT, name, "GLIBC_2.34");
+		atomic_store(cache, f);
+	}
+	return f;
+}
+
+PUBLIC int
+close_range(unsigned lo, unsigned hi, int flags)
+{
+	static void *_Atomic real;
+	int (*f)(unsigned, unsigned, int) =
+		(int (*)(unsigned, unsigned, int))next(&real, "close_range");
+	if (!((unsigned)flags & CLOSE_RANGE_CLOEXEC))
+		shim_dirty_fds_closing(lo, hi);
+	if (!f)
+		return (int)syscall(SYS_close_range, lo, hi, flags);
+	return f(lo, hi, flags);
+}
+
+PUBLIC void
+closefrom(int lo)
+{
+	static void *_Atomic real;
+	void (*f)(int) = (void (*)(int))next(&real, "closefrom");
+	shim_dirty_fds_closing(lo < 0 ? 0 : (unsigned)lo, UINT_MAX);
+	if (f)
+		f(lo);
+	else
+		(void) syscall(SYS_close_range, lo < 0 ? 0 : (unsigned)lo,
+				UINT_MAX, 0);
+}

@@ -125,7 +125,9 @@ mode_copy(const char *dax)
 	int fd = make_file(dax, "bench-copy", max, 0, path);
 	char *m = mmap(NULL, max, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	FATAL(m != MAP_FAILED);
-	for (size_t n = 4096; n <= max; n *= 16) {
+	/* 4 KiB, 64 KiB, 1 MiB, 16 MiB, then 64 MiB (the range) */
+	for (size_t n = 4096; n <= max; n = n * 16 > max && n < max ? max :
+			n * 16) {
 		int iters = n >= (16u << 20) ? 5 : 50;
 		double best = 1e30;
 		for (int it = 0; it < iters; it++) {
@@ -335,7 +337,8 @@ main(int argc, char **argv)
 	printf("3. memcpy + msync into DAX (us): core mover vs glibc memcpy, "
 		"same flush\n");
 	size_t s = 4096;
-	for (int i = 0; i < n && i < m; i++, s *= 16)
+	for (int i = 0; i < n && i < m; i++, s = s * 16 > (64u << 20) ?
+			64u << 20 : s * 16)
 		printf("   %8zu KiB: mover %.1f  glibc %.1f  speed-up %.2fx "
 			"(target >= 2)\n", s / 1024, a[i], b[i], b[i] / a[i]);
 	return 0;

@@ -108,10 +108,14 @@ high_fd(int fd)
  * Suspect -- set (for good, until open_fds opens new ones) once the program
  * closed or replaced one of our descriptor numbers, or may have: the
  * close, dup2, dup3, close_range and closefrom hooks (hooks_fd.c) set it
- * before the kernel call.  While it is clear, no libc call has touched our
- * numbers since we opened them and they are still ours: same_file skips
- * its fstat, ~0.4 us of a ~2 us msync.  A raw syscall(SYS_close) cannot be
- * seen; it is the one way left for a number to change hands unnoticed.
+ * before the kernel call and again after it (a number published by
+ * open_fds while the call ran is seen by the second look).  While it is
+ * clear, no libc call has touched our numbers since we opened them and
+ * they are still ours: same_file skips its fstat, ~0.4 us of a ~2 us
+ * msync.  Between a call's kernel part and its second look another thread
+ * may still use the number, as it could between an fstat and the ioctl
+ * before.  A raw syscall(SYS_close) cannot be seen; it is the one way
+ * left for a number to change hands unnoticed.
  */
 static _Atomic bool Suspect = true;
 

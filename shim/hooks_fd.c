@@ -8,12 +8,15 @@
  * to a file that took over one of their numbers.  These hooks tell it,
  * before the kernel call, when the program closes or replaces one of
  * them; until then the numbers are known to be ours without an fstat per
- * msync.  Every hook does two loads and compares, then the libc call.
+ * msync.  Every hook compares before the libc call and again after it:
+ * a number the shim took while the call was under way (dirty.c opening
+ * new descriptors in another thread) is caught by the second look.
  */
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdatomic.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -30,28 +33,41 @@
 extern int __close(int fd);
 extern int __dup2(int fd, int fd2);
 
-PUBLIC int
-close(int fd)
+/* one -- note that number fd is being (or was) closed or replaced */
+static inline void
+one(int fd)
 {
 	if (fd >= 0)
 		shim_dirty_fds_closing((unsigned)fd, (unsigned)fd);
-	return __close(fd);
+}
+
+PUBLIC int
+close(int fd)
+{
+	one(fd);
+	int r = __close(fd);
+	one(fd);
+	return r;
 }
 
 PUBLIC int
 dup2(int fd, int fd2)
 {
-	if (fd2 >= 0 && fd2 != fd)
-		shim_dirty_fds_closing((unsigned)fd2, (unsigned)fd2);
-	return __dup2(fd, fd2);
+	if (fd2 == fd)
+		return __dup2(fd, fd2);
+	one(fd2);
+	int r = __dup2(fd, fd2);
+	one(fd2);
+	return r;
 }
 
 PUBLIC int
 dup3(int fd, int fd2, int flags)
 {
-	if (fd2 >= 0)
-		shim_dirty_fds_closing((unsigned)fd2, (unsigned)fd2);
-	return (int)syscall(SYS_dup3, fd, fd2, flags);	/* as libc's */
+	one(fd2);
+	int r = (int)syscall(SYS_dup3, fd, fd2, flags);	/* as libc's */
+	one(fd2);
+	return r;
 }
 
 /* next -- libc's function NAME (GLIBC_2.34), looked up on first use */
@@ -72,11 +88,14 @@ close_range(unsigned lo, unsigned hi, int flags)
 	static void *_Atomic real;
 	int (*f)(unsigned, unsigned, int) =
 		(int (*)(unsigned, unsigned, int))next(&real, "close_range");
-	if (!((unsigned)flags & CLOSE_RANGE_CLOEXEC))
+	bool closes = !((unsigned)flags & CLOSE_RANGE_CLOEXEC);
+	if (closes)
 		shim_dirty_fds_closing(lo, hi);
-	if (!f)
-		return (int)syscall(SYS_close_range, lo, hi, flags);
-	return f(lo, hi, flags);
+	int r = f ? f(lo, hi, flags) :
+		(int)syscall(SYS_close_range, lo, hi, flags);
+	if (closes)
+		shim_dirty_fds_closing(lo, hi);
+	return r;
 }
 
 PUBLIC void
@@ -84,10 +103,11 @@ closefrom(int lo)
 {
 	static void *_Atomic real;
 	void (*f)(int) = (void (*)(int))next(&real, "closefrom");
-	shim_dirty_fds_closing(lo < 0 ? 0 : (unsigned)lo, UINT_MAX);
+	unsigned from = lo < 0 ? 0 : (unsigned)lo;
+	shim_dirty_fds_closing(from, UINT_MAX);
 	if (f)
 		f(lo);
 	else
-		(void) syscall(SYS_close_range, lo < 0 ? 0 : (unsigned)lo,
-				UINT_MAX, 0);
+		(void) syscall(SYS_close_range, from, UINT_MAX, 0);
+	shim_dirty_fds_closing(from, UINT_MAX);
 }

@@ -12,7 +12,6 @@
  * a number the shim took while the call was under way (dirty.c opening
  * new descriptors in another thread) is caught by the second look.
  */
-#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -70,24 +69,12 @@ dup3(int fd, int fd2, int flags)
 	return r;
 }
 
-/* next -- libc's function NAME (GLIBC_2.34), looked up on first use */
-static void *
-next(void *_Atomic *cache, const char *name)
-{
-	void *f = atomic_load(cache);
-	if (!f) {
-		f = dlvsym(RTLD_NEXT, name, "GLIBC_2.34");
-		atomic_store(cache, f);
-	}
-	return f;
-}
-
 PUBLIC int
 close_range(unsigned lo, unsigned hi, int flags)
 {
 	static void *_Atomic real;
-	int (*f)(unsigned, unsigned, int) =
-		(int (*)(unsigned, unsigned, int))next(&real, "close_range");
+	typedef int (*range_fn)(unsigned, unsigned, int);
+	range_fn f = (range_fn)shim_next(&real, "close_range", "GLIBC_2.34");
 	bool closes = !((unsigned)flags & CLOSE_RANGE_CLOEXEC);
 	if (closes)
 		shim_dirty_fds_closing(lo, hi);
@@ -102,7 +89,8 @@ PUBLIC void
 closefrom(int lo)
 {
 	static void *_Atomic real;
-	void (*f)(int) = (void (*)(int))next(&real, "closefrom");
+	void (*f)(int) = (void (*)(int))shim_next(&real, "closefrom",
+			"GLIBC_2.34");
 	unsigned from = lo < 0 ? 0 : (unsigned)lo;
 	shim_dirty_fds_closing(from, UINT_MAX);
 	if (f)

@@ -16,7 +16,6 @@
  * this process are flushed too, as the kernel's msync would write back the
  * file's pages whichever mapping dirtied them.
  */
-#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -392,15 +391,11 @@ PUBLIC int fallocate64(int fd, int mode, off_t off, off_t len)
 PUBLIC int
 posix_fallocate(int fd, off_t off, off_t len)
 {
-	static int (*_Atomic real)(int, off_t, off_t);
-	int (*f)(int, off_t, off_t) = atomic_load(&real);
-	if (!f) {
-		f = (int (*)(int, off_t, off_t))dlvsym(RTLD_NEXT,
-				"posix_fallocate", "GLIBC_2.2.5");
-		if (!f)
-			return ENOSYS;
-		atomic_store(&real, f);
-	}
+	static void *_Atomic real;
+	int (*f)(int, off_t, off_t) = (int (*)(int, off_t, off_t))
+		shim_next(&real, "posix_fallocate", "GLIBC_2.2.5");
+	if (!f)
+		return ENOSYS;
 	before_layout_change(fd);
 	return f(fd, off, len);
 }

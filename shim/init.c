@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* init.c -- the shim's constructor, environment, process filter and log. */
+#include <dlfcn.h>
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
@@ -317,4 +318,15 @@ shim_dtor(void)
 {
 	if (shim_cfg.stats)
 		shim_stats_report();
+}
+
+void *
+shim_next(void *_Atomic *cache, const char *name, const char *version)
+{
+	void *f = atomic_load(cache);
+	if (!f) {
+		f = dlvsym(RTLD_NEXT, name, version);
+		atomic_store(cache, f);
+	}
+	return f;
 }

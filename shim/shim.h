@@ -101,6 +101,13 @@ struct shim_map {
 	struct shim_map *next_free;
 };
 
+/*
+ * shim_next -- libc's NAME@VERSION (dlvsym RTLD_NEXT), looked up on the
+ * first call and kept in *cache; NULL if libc has none.  For hooks off
+ * the fast paths only.
+ */
+void *shim_next(void *_Atomic *cache, const char *name, const char *version);
+
 /* shim_map_of -- the shim mapping an entry's object is, or NULL. */
 struct registry_entry;
 struct shim_map *shim_map_of(const struct registry_entry *e);

@@ -73,6 +73,27 @@ shim_map_of(const struct registry_entry *e)
 	return m->shim_data;
 }
 
+int
+shim_each_overlap(uintptr_t lo, uintptr_t hi,
+		int (*fn)(void *ctx, const struct registry_entry *e), void *ctx)
+{
+	struct registry_entry ents[16];
+	uintptr_t cursor = lo;
+	while (cursor < hi) {
+		size_t n = registry_overlaps(cursor, hi, ents, 16);
+		size_t k = n < 16 ? n : 16;
+		for (size_t i = 0; i < k; i++) {
+			int ret = fn(ctx, &ents[i]);
+			if (ret)
+				return ret;
+		}
+		if (n <= 16)
+			break;
+		cursor = ents[15].end;
+	}
+	return 0;
+}
+
 /* ---- trimming with an undo log ------------------------------------ */
 
 #define UNDO_MAX 64
@@ -134,6 +155,68 @@ undo_commit(struct undo *u)
 	u->n = 0;
 }
 
+struct trim_ctx {
+	uintptr_t lo, hi;
+	struct undo *u;
+};
+
+/* trim_one -- take [lo, hi) out of one entry; -ENOMEM on failure */
+static int
+trim_one(void *ctx, const struct registry_entry *e)
+{
+	struct trim_ctx *c = ctx;
+	uintptr_t lo = c->lo, hi = c->hi;
+	struct undo *u = c->u;
+	struct shim_map *s = shim_map_of(e);
+	if (!s)
+		return 0;	/* pmem2 API objects: theirs */
+	if (u->n + 2 > UNDO_MAX)
+		return -ENOMEM;
+	uintptr_t a = e->start, b = e->end;
+	int ret = 0;
+	if (lo <= a && b <= hi) {
+		ret = registry_remove(&s->m);
+		if (!ret) {
+			atomic_fetch_sub(&shim_nmaps, 1);
+			undo_push(u, s, a, b, U_REMOVED);
+		}
+	} else if (lo <= a) {
+		ret = registry_resize(&s->m, hi, b);
+		if (!ret)
+			undo_push(u, s, a, b, U_RESIZED);
+	} else if (b <= hi) {
+		ret = registry_resize(&s->m, a, lo);
+		if (!ret)
+			undo_push(u, s, a, b, U_RESIZED);
+	} else {
+		struct shim_map *t = map_alloc();
+		if (!t)
+			return -ENOMEM;
+		ret = registry_resize(&s->m, a, lo);
+		if (ret) {
+			map_retire(t);
+			return -ENOMEM;
+		}
+		undo_push(u, s, a, b, U_RESIZED);
+		struct pmem2_map *sm = &s->m;
+		void *sd = t;
+		t->dev = s->dev;
+		t->ino = s->ino;
+		t->base = s->base;
+		t->base_off = s->base_off;
+		t->cls = s->cls;
+		t->tracked = s->tracked;
+		ret = map_legacy_clone(&t->m, sm, (void *)hi, b - hi, sd);
+		if (ret) {
+			map_retire(t);
+			return -ENOMEM;
+		}
+		atomic_fetch_add(&shim_nmaps, 1);
+		undo_push(u, t, 0, 0, U_ADDED);
+	}
+	return ret ? -ENOMEM : 0;
+}
+
 /*
  * trim -- take [lo, hi) out of every shim mapping in the registry: whole
  * entries removed, heads and tails cut, a middle split in two.  Registry
@@ -142,69 +225,9 @@ undo_commit(struct undo *u)
 static int
 trim(uintptr_t lo, uintptr_t hi, struct undo *u)
 {
-	struct registry_entry ents[16];
-	uintptr_t cursor = lo;
-	while (cursor < hi) {
-		size_t n = registry_overlaps(cursor, hi, ents, 16);
-		size_t k = n < 16 ? n : 16;
-		for (size_t i = 0; i < k; i++) {
-			struct shim_map *s = shim_map_of(&ents[i]);
-			if (!s)
-				continue;	/* pmem2 API objects: theirs */
-			if (u->n + 2 > UNDO_MAX)
-				goto nomem;
-			uintptr_t a = ents[i].start, b = ents[i].end;
-			int ret = 0;
-			if (lo <= a && b <= hi) {
-				ret = registry_remove(&s->m);
-				if (!ret) {
-					atomic_fetch_sub(&shim_nmaps, 1);
-					undo_push(u, s, a, b, U_REMOVED);
-				}
-			} else if (lo <= a) {
-				ret = registry_resize(&s->m, hi, b);
-				if (!ret)
-					undo_push(u, s, a, b, U_RESIZED);
-			} else if (b <= hi) {
-				ret = registry_resize(&s->m, a, lo);
-				if (!ret)
-					undo_push(u, s, a, b, U_RESIZED);
-			} else {
-				struct shim_map *t = map_alloc();
-				if (!t)
-					goto nomem;
-				ret = registry_resize(&s->m, a, lo);
-				if (ret) {
-					map_retire(t);
-					goto nomem;
-				}
-				undo_push(u, s, a, b, U_RESIZED);
-				struct pmem2_map *sm = &s->m;
-				void *sd = t;
-				t->dev = s->dev;
-				t->ino = s->ino;
-				t->base = s->base;
-				t->base_off = s->base_off;
-				t->cls = s->cls;
-				t->tracked = s->tracked;
-				ret = map_legacy_clone(&t->m, sm, (void *)hi,
-						b - hi, sd);
-				if (ret) {
-					map_retire(t);
-					goto nomem;
-				}
-				atomic_fetch_add(&shim_nmaps, 1);
-				undo_push(u, t, 0, 0, U_ADDED);
-			}
-			if (ret)
-				goto nomem;
-		}
-		if (n <= 16)
-			break;
-		cursor = ents[15].end;
-	}
-	return 0;
-nomem:
+	struct trim_ctx c = { lo, hi, u };
+	if (shim_each_overlap(lo, hi, trim_one, &c) == 0)
+		return 0;
 	undo_apply(u);
 	return -ENOMEM;
 }

@@ -96,28 +96,36 @@ flush_resident(struct shim_map *s, uintptr_t lo, uintptr_t hi, int flags,
  * order: s is the registered shim mapping covering [a, b), or NULL for a
  * gap or a registry entry that is not a shim mapping.
  */
-static void
-walk(uintptr_t lo, uintptr_t hi, void (*part)(void *ctx,
-		struct shim_map *s, uintptr_t a, uintptr_t b), void *ctx)
+typedef void (*part_fn)(void *ctx, struct shim_map *s, uintptr_t a,
+		uintptr_t b);
+
+struct walk_ctx {
+	uintptr_t cur, hi;	/* cur: where the pieces given so far end */
+	part_fn part;
+	void *ctx;
+};
+
+/* walk_one -- the gap before entry e, then e's piece */
+static int
+walk_one(void *ctx, const struct registry_entry *e)
 {
-	struct registry_entry ents[16];
-	uintptr_t cur = lo;
-	while (cur < hi) {
-		size_t n = registry_overlaps(cur, hi, ents, 16);
-		size_t k = n < 16 ? n : 16;
-		for (size_t i = 0; i < k; i++) {
-			uintptr_t a = ents[i].start > cur ? ents[i].start : cur;
-			uintptr_t b = ents[i].end < hi ? ents[i].end : hi;
-			if (a > cur)
-				part(ctx, NULL, cur, a);
-			part(ctx, shim_map_of(&ents[i]), a, b);
-			cur = b;
-		}
-		if (n <= 16)
-			break;
-	}
-	if (cur < hi)
-		part(ctx, NULL, cur, hi);
+	struct walk_ctx *w = ctx;
+	uintptr_t a = e->start > w->cur ? e->start : w->cur;
+	uintptr_t b = e->end < w->hi ? e->end : w->hi;
+	if (a > w->cur)
+		w->part(w->ctx, NULL, w->cur, a);
+	w->part(w->ctx, shim_map_of(e), a, b);
+	w->cur = b;
+	return 0;
+}
+
+static void
+walk(uintptr_t lo, uintptr_t hi, part_fn part, void *ctx)
+{
+	struct walk_ctx w = { lo, hi, part, ctx };
+	(void) shim_each_overlap(lo, hi, walk_one, &w);
+	if (w.cur < hi)
+		part(ctx, NULL, w.cur, hi);
 }
 
 struct file_ctx {

@@ -112,6 +112,15 @@ void *shim_next(void *_Atomic *cache, const char *name, const char *version);
 struct registry_entry;
 struct shim_map *shim_map_of(const struct registry_entry *e);
 
+/*
+ * shim_each_overlap -- fn(ctx, e) for every registry entry overlapping
+ * [lo, hi), in address order, fetched 16 at a time (fn may change the
+ * registry: the next batch starts past the last entry seen); stops at
+ * fn's first nonzero result and returns it, else 0.
+ */
+int shim_each_overlap(uintptr_t lo, uintptr_t hi,
+	int (*fn)(void *ctx, const struct registry_entry *e), void *ctx);
+
 /* Number of live shim mappings (fsync's fast exit). */
 extern _Atomic long shim_nmaps;
 

@@ -91,11 +91,6 @@ flush_resident(struct shim_map *s, uintptr_t lo, uintptr_t hi, int flags,
 	return ret;
 }
 
-/*
- * walk -- call part(ctx, s, a, b) for the pieces of [lo, hi) in address
- * order: s is the registered shim mapping covering [a, b), or NULL for a
- * gap or a registry entry that is not a shim mapping.
- */
 typedef void (*part_fn)(void *ctx, struct shim_map *s, uintptr_t a,
 		uintptr_t b);
 
@@ -119,6 +114,11 @@ walk_one(void *ctx, const struct registry_entry *e)
 	return 0;
 }
 
+/*
+ * walk -- call part(ctx, s, a, b) for the pieces of [lo, hi) in address
+ * order: s is the registered shim mapping covering [a, b), or NULL for a
+ * gap or a registry entry that is not a shim mapping.
+ */
 static void
 walk(uintptr_t lo, uintptr_t hi, part_fn part, void *ctx)
 {

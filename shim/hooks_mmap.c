@@ -17,6 +17,8 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "map_legacy.h"
 #include "os.h"
@@ -342,17 +344,22 @@ PUBLIC void *
 mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 	__attribute__((alias("mmap")));
 
-PUBLIC int
-munmap(void *addr, size_t len)
+/*
+ * trimmed_call -- take [addr, addr + len) out of the registry, then make
+ * the kernel call call(addr, len, args) with the registry lock held; if
+ * it fails, put the registry back when any failure may (undo_errno 0) or
+ * when its errno is undo_errno (the only error that changed nothing).
+ * *dropped: whether entries stayed out.  libc's errno contract.
+ */
+static int
+trimmed_call(void *addr, size_t len, int (*call)(void *, size_t,
+		const int *), const int *args, int undo_errno, bool *dropped)
 {
-	if (shim_in_hook || !registry_may_overlap(addr, len) ||
-			!IS_ALIGNED((uintptr_t)addr, Pagesize))
-		return os_munmap(addr, len);
 	int saved = errno;
 	struct undo u = { 0 };
+	*dropped = false;
 	shim_in_hook = 1;
 	registry_lock();
-	shim_count(ST_UNMAPS, 1);
 	if (trim((uintptr_t)addr, (uintptr_t)addr + ALIGN_UP(len, Pagesize),
 			&u)) {
 		registry_unlock();
@@ -360,16 +367,36 @@ munmap(void *addr, size_t len)
 		errno = ENOMEM;
 		return -1;
 	}
-	int ret = os_munmap(addr, len);
+	int ret = call(addr, len, args);
 	int e = errno;
-	if (ret)
+	if (ret && (!undo_errno || e == undo_errno)) {
 		undo_apply(&u);
-	else
+	} else {
+		*dropped = u.n > 0;
 		undo_commit(&u);
+	}
 	registry_unlock();
 	shim_in_hook = 0;
 	errno = ret ? e : saved;
 	return ret;
+}
+
+static int
+call_munmap(void *addr, size_t len, const int *args)
+{
+	(void) args;
+	return os_munmap(addr, len);
+}
+
+PUBLIC int
+munmap(void *addr, size_t len)
+{
+	if (shim_in_hook || !registry_may_overlap(addr, len) ||
+			!IS_ALIGNED((uintptr_t)addr, Pagesize))
+		return os_munmap(addr, len);
+	shim_count(ST_UNMAPS, 1);
+	bool dropped;
+	return trimmed_call(addr, len, call_munmap, NULL, 0, &dropped);
 }
 
 /*
@@ -444,6 +471,62 @@ mremap(void *old, size_t old_len, size_t new_len, int flags, ...)
 	shim_in_hook = 0;
 	errno = p == MAP_FAILED ? err : saved;
 	return p;
+}
+
+/*
+ * protect -- mprotect and pkey_mprotect.  The shim flushes a mapping's
+ * pages with CLWB from user space, and CLWB needs the access a load
+ * needs: on a page the program made inaccessible (no PROT_READ) it
+ * raises SIGSEGV where the kernel's msync would succeed.  A protection
+ * key other than the default is treated the same way, since its rights
+ * change with WRPKRU, without a system call the shim could see.  Such a
+ * range leaves the registry before the kernel call, as munmap's does, and
+ * for good: from then on its msync goes to the kernel (as durable as
+ * without the shim; on fsdax the kernel's writeback flushes it) and copies
+ * into it go to libc.  Giving read access back does not register it again:
+ * the shim no longer knows which file it maps.  Protection that keeps
+ * reads allowed changes nothing here.  If the call fails, the range stays
+ * out unless the kernel refused it as a whole (EINVAL): other failures
+ * can come after some of the range was already changed.
+ */
+/* call_protect -- args: prot, pkey (-1: plain mprotect) */
+static int
+call_protect(void *addr, size_t len, const int *args)
+{
+	return (int)(args[1] == -1 ?
+		syscall(SYS_mprotect, addr, len, args[0]) :
+		syscall(SYS_pkey_mprotect, addr, len, args[0], args[1]));
+}
+
+static int
+protect(void *addr, size_t len, int prot, int pkey)
+{
+	int args[2] = { prot, pkey };
+	bool drop = !(prot & PROT_READ) || pkey > 0;
+	if (shim_in_hook || !drop || !len ||
+			!IS_ALIGNED((uintptr_t)addr, Pagesize) ||
+			(uintptr_t)addr + ALIGN_UP(len, Pagesize) <
+			(uintptr_t)addr ||
+			!registry_may_overlap(addr, len))
+		return call_protect(addr, len, args);
+	bool dropped;
+	int ret = trimmed_call(addr, len, call_protect, args, EINVAL,
+			&dropped);
+	if (dropped)
+		shim_count(ST_PROTECT_DROPS, 1);
+	return ret;
+}
+
+PUBLIC int
+mprotect(void *addr, size_t len, int prot)
+{
+	return protect(addr, len, prot, -1);
+}
+
+PUBLIC int
+pkey_mprotect(void *addr, size_t len, int prot, int pkey)
+{
+	return protect(addr, len, prot, pkey);
 }
 
 /*

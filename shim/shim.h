@@ -187,6 +187,8 @@ enum shim_counter {
 	ST_COPY_BYTES,
 	ST_COPY_NT_BYTES,	/* of which through the core's mover */
 	ST_UNMAPS,		/* munmap/mremap/MAP_FIXED over DAX ranges */
+	ST_PROTECT_DROPS,	/* mprotect without read access over DAX
+				 * ranges: those leave the registry */
 	ST_NCOUNTERS
 };
 

@@ -131,6 +131,7 @@ static const char *const Names[ST_NCOUNTERS] = {
 	[ST_COPY_BYTES] = "bytes_copied_into_dax",
 	[ST_COPY_NT_BYTES] = "bytes_moved_by_core",
 	[ST_UNMAPS] = "unmaps_of_dax_ranges",
+	[ST_PROTECT_DROPS] = "protects_dropping_dax_ranges",
 };
 
 

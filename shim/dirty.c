@@ -72,6 +72,8 @@ struct pm_scan_arg {
 #define PM_SCAN_WP_MATCHING (1 << 0)
 #define PM_SCAN_CHECK_WPASYNC (1 << 1)
 #define PAGE_IS_WRITTEN (1 << 1)
+#define PAGE_IS_PRESENT (1 << 3)
+#define PAGE_IS_SWAPPED (1 << 4)
 #endif
 
 /* well above the descriptors a program numbers itself (select's 1024) */
@@ -310,6 +312,19 @@ note_density(struct shim_map *s, uintptr_t lo, uintptr_t hi, size_t written)
 		"most of the range written", (void *)lo);
 }
 
+/*
+ * shim_dirty_flush -- "written" alone is not enough to flush a page: the
+ * scan also calls written every page whose entry the kernel removed while
+ * it was unprotected (its protection went with the entry).  ftruncate
+ * does that to the pages past the new end, and a CLWB there raises
+ * SIGBUS (it did, before this check: shim_eof "shrink before any msync").
+ * So only written pages that are mapped are flushed, or those on their
+ * way back (a migration entry: the CLWB waits for it).  A page dropped
+ * with its stores still in the CPU cache would be missed: madvise
+ * (DONTNEED, PAGEOUT) flushes tracked mappings before the kernel call;
+ * truncate and hole punching leave nothing to keep.  A skipped page stays
+ * unprotected, so it is listed again once it is mapped again.
+ */
 int
 shim_dirty_flush(struct shim_map *s, uintptr_t lo, uintptr_t hi,
 		bool reprotect, size_t *flushed, uintptr_t *stop)
@@ -329,7 +344,11 @@ shim_dirty_flush(struct shim_map *s, uintptr_t lo, uintptr_t hi,
 			.end = hi,
 			.vec = (uintptr_t)vec,
 			.vec_len = 64,
+			/* written, and mapped (or on its way back: a
+			 * migration entry); see the comment above */
 			.category_mask = PAGE_IS_WRITTEN,
+			.category_anyof_mask = PAGE_IS_PRESENT |
+				PAGE_IS_SWAPPED,
 			.return_mask = PAGE_IS_WRITTEN,
 		};
 		long n = ioctl(fd, PAGEMAP_SCAN, &a);

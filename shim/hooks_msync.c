@@ -411,11 +411,19 @@ posix_fallocate(int fd, off_t off, off_t len)
 PUBLIC int posix_fallocate64(int fd, off_t off, off_t len)
 	__attribute__((alias("posix_fallocate")));
 
-/* real_dax_part -- flush a part that is a shim mapping of real DAX */
+/*
+ * dropped_part -- flush a part of a shim mapping whose flushes would miss
+ * pages the kernel is about to drop: real DAX (mincore then says "not
+ * resident") and tracked mappings (the scan flushes only mapped pages,
+ * dirty.c).  Untracked emulated DAX keeps the pages in tmpfs, which
+ * mincore still reports, and is not flushed here.
+ */
 static void
-real_dax_part(void *ctx, struct shim_map *s, uintptr_t a, uintptr_t b)
+dropped_part(void *ctx, struct shim_map *s, uintptr_t a, uintptr_t b)
 {
-	if (s && s->cls == SHIM_REAL_DAX &&
+	if (s && (s->cls == SHIM_REAL_DAX ||
+			atomic_load_explicit(&s->tracked,
+				memory_order_relaxed)) &&
 			s->m.effective_granularity != PMEM2_GRANULARITY_PAGE) {
 		(void) serve(s, a, b, MS_SYNC);
 		*(struct shim_map **)ctx = s;
@@ -423,14 +431,14 @@ real_dax_part(void *ctx, struct shim_map *s, uintptr_t a, uintptr_t b)
 }
 
 /*
- * flush_real_dax -- flush (and drain) the parts of [lo, hi) that are shim
- * mappings of real DAX files; true if there were any.
+ * flush_dropped -- flush (and drain) those parts of [lo, hi); true if
+ * there were any.
  */
 static bool
-flush_real_dax(uintptr_t lo, uintptr_t hi)
+flush_dropped(uintptr_t lo, uintptr_t hi)
 {
 	struct shim_map *last = NULL;
-	walk(lo, hi, real_dax_part, &last);
+	walk(lo, hi, dropped_part, &last);
 	if (last)
 		last->m.drain_fn();
 	return last != NULL;
@@ -439,27 +447,31 @@ flush_real_dax(uintptr_t lo, uintptr_t hi)
 #ifndef MADV_DONTNEED_LOCKED
 #define MADV_DONTNEED_LOCKED 24
 #endif
+#ifndef MADV_PAGEOUT
+#define MADV_PAGEOUT 21
+#endif
 
 /*
- * madvise -- MADV_DONTNEED on a real-DAX mapping drops its page table
- * entries (the data stays in the file), and mincore then says "not
- * resident" for pages whose stores may still be in the CPU cache: the
- * shim-mapped part of the range is flushed first, as msync would
- * (shim_unmap.c on real DAX).  Emulated DAX keeps the pages in tmpfs's
- * page cache, resident, and is not flushed here.
+ * madvise -- MADV_DONTNEED and MADV_PAGEOUT drop page table entries of
+ * a shared mapping (the data stays in the file).  Pages so dropped are
+ * missed by the next msync of a real-DAX mapping (mincore: not resident)
+ * and of a tracked one (not mapped), though stores to them may still be
+ * in the CPU cache: the shim-mapped part of the range is flushed first,
+ * as msync would (shim_unmap.c).
  */
 PUBLIC int
 madvise(void *addr, size_t len, int advice)
 {
 	if (!shim_in_hook && (advice == MADV_DONTNEED ||
-			advice == MADV_DONTNEED_LOCKED) &&
+			advice == MADV_DONTNEED_LOCKED ||
+			advice == MADV_PAGEOUT) &&
 			registry_may_overlap(addr, len) &&
 			IS_ALIGNED((uintptr_t)addr, Pagesize) &&
 			(uintptr_t)addr + ALIGN_UP(len, Pagesize) >=
 			(uintptr_t)addr) {
 		int saved = errno;
 		shim_in_hook = 1;
-		if (flush_real_dax((uintptr_t)addr, (uintptr_t)addr +
+		if (flush_dropped((uintptr_t)addr, (uintptr_t)addr +
 				ALIGN_UP(len, Pagesize)))
 			shim_count(ST_MADVISE_FLUSH, 1);
 		shim_in_hook = 0;

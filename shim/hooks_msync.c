@@ -30,35 +30,15 @@
 #define VEC_PAGES 4096	/* one mincore call covers 16 MiB */
 
 /*
- * flush_resident -- flush [lo, hi) of s where the pages are resident.
- * Returns 0, or -1 with errno when mincore refused (then the kernel msync
- * of that chunk was asked for instead, and its result is returned).
+ * flush_mincore -- flush_resident's mincore walk, in a frame of its own:
+ * its 4 KiB vector (16 MiB per call) stays off the stack of the tracked
+ * and BYTE paths, so a program msyncing from a small (coroutine) stack
+ * pays it only where mincore is used.
  */
-static int
-flush_resident(struct shim_map *s, uintptr_t lo, uintptr_t hi, int flags,
+static __attribute__((noinline)) int
+flush_mincore(struct shim_map *s, uintptr_t lo, uintptr_t hi, int flags,
 		size_t *flushed, size_t *skipped)
 {
-	if (s->m.effective_granularity == PMEM2_GRANULARITY_BYTE) {
-		*flushed += hi - lo;	/* stores are durable once visible */
-		return 0;
-	}
-	if (atomic_load_explicit(&s->tracked, memory_order_relaxed)) {
-		size_t done = 0;
-		uintptr_t stop;
-		int r = shim_dirty_flush(s, lo, hi, !(flags & MS_ASYNC), &done,
-				&stop);
-		*flushed += done;
-		if (r == 0) {
-			*skipped += hi - lo - done;
-			return 0;
-		}
-		/* tracking lost (fork, descriptor closed): from here on every
-		 * resident page, which is always enough */
-		atomic_store(&s->tracked, false);
-		shim_log(2, "written-page tracking lost for %p: %s",
-			(void *)s->base, strerror(errno));
-		lo = stop;
-	}
 	unsigned char vec[VEC_PAGES];
 	int ret = 0;
 	while (lo < hi) {
@@ -89,6 +69,39 @@ flush_resident(struct shim_map *s, uintptr_t lo, uintptr_t hi, int flags,
 		lo += chunk;
 	}
 	return ret;
+}
+
+/*
+ * flush_resident -- flush [lo, hi) of s where the pages are resident.
+ * Returns 0, or -1 with errno when mincore refused (then the kernel msync
+ * of that chunk was asked for instead, and its result is returned).
+ */
+static int
+flush_resident(struct shim_map *s, uintptr_t lo, uintptr_t hi, int flags,
+		size_t *flushed, size_t *skipped)
+{
+	if (s->m.effective_granularity == PMEM2_GRANULARITY_BYTE) {
+		*flushed += hi - lo;	/* stores are durable once visible */
+		return 0;
+	}
+	if (atomic_load_explicit(&s->tracked, memory_order_relaxed)) {
+		size_t done = 0;
+		uintptr_t stop;
+		int r = shim_dirty_flush(s, lo, hi, !(flags & MS_ASYNC), &done,
+				&stop);
+		*flushed += done;
+		if (r == 0) {
+			*skipped += hi - lo - done;
+			return 0;
+		}
+		/* tracking lost (fork, descriptor closed): from here on every
+		 * resident page, which is always enough */
+		atomic_store(&s->tracked, false);
+		shim_log(2, "written-page tracking lost for %p: %s",
+			(void *)s->base, strerror(errno));
+		lo = stop;
+	}
+	return flush_mincore(s, lo, hi, flags, flushed, skipped);
 }
 
 typedef void (*part_fn)(void *ctx, struct shim_map *s, uintptr_t a,

@@ -370,6 +370,32 @@ shim_dirty_flush(struct shim_map *s, uintptr_t lo, uintptr_t hi,
 	return 0;
 }
 
+/* release_one -- end the tracking of one shim mapping (both locks held) */
+static int
+release_one(void *ctx, const struct registry_entry *e)
+{
+	struct shim_map *s = shim_map_of(e);
+	(void) ctx;
+	if (!s || !atomic_exchange(&s->tracked, false))
+		return 0;
+	if (uffd_ours())
+		unregister(e->start, e->end - e->start);
+	shim_count(ST_MAPS_UNTRACKED, 1);
+	shim_log(2, "written-page tracking dropped for %p: the program "
+		"registers its own userfaultfd there", (void *)e->start);
+	return 0;
+}
+
+void
+shim_dirty_release(uintptr_t lo, uintptr_t hi)
+{
+	registry_lock();	/* the order of mmap -> shim_dirty_track */
+	pthread_mutex_lock(&Lock);
+	(void) shim_each_overlap(lo, hi, release_one, NULL);
+	pthread_mutex_unlock(&Lock);
+	registry_unlock();
+}
+
 void
 shim_dirty_atfork(int phase)
 {

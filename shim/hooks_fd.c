@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * hooks_fd.c -- close, dup2, dup3, close_range, closefrom: the calls that
- * can take a descriptor number away from whoever opened it.
+ * can take a descriptor number away from whoever opened it; and ioctl, for
+ * the program's own userfaultfd.
  *
  * The shim keeps two descriptors of its own (dirty.c: a userfaultfd and
  * /proc/self/pagemap, numbered 1000 and up) and must never send an ioctl
@@ -15,11 +16,16 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/userfaultfd.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdatomic.h>
 #include <sys/syscall.h>
+#include <sys/ioctl.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
+#include "registry.h"
 #include "shim.h"
 
 #define PUBLIC __attribute__((visibility("default")))
@@ -98,4 +104,52 @@ closefrom(int lo)
 	else
 		(void) syscall(SYS_close_range, from, UINT_MAX, 0);
 	shim_dirty_fds_closing(from, UINT_MAX);
+}
+
+/*
+ * read_own -- copy n bytes at p of this process, or false where the
+ * program's pointer is bad (the kernel's answer to that is EFAULT, which
+ * it then gives; a plain load would have been SIGSEGV)
+ */
+static bool
+read_own(void *dst, const void *p, size_t n)
+{
+	int saved = errno;
+	struct iovec l = { dst, n }, r = { (void *)p, n };
+	bool ok = syscall(SYS_process_vm_readv, getpid(), &l, 1UL, &r, 1UL,
+			0UL) == (long)n;
+	errno = saved;
+	return ok;
+}
+
+/*
+ * ioctl -- a range belongs to one userfaultfd at most, and the shim's
+ * (written-page tracking, dirty.c) holds every tracked mapping: a
+ * program registering its own there would get EBUSY, where without the
+ * shim it succeeds (QEMU's postcopy migration and CRIU's lazy pages do
+ * this to shared memory).  So UFFDIO_REGISTER over a tracked mapping first
+ * takes the shim's registration off it.  Every other request costs one
+ * compare; the call itself is the system call, as libc's ioctl is.
+ */
+PUBLIC int
+ioctl(int fd, unsigned long req, ...)
+{
+	va_list ap;
+	va_start(ap, req);
+	void *arg = va_arg(ap, void *);
+	va_end(ap);
+	struct uffdio_range r;
+	if (req == UFFDIO_REGISTER && !shim_in_hook &&
+			read_own(&r, arg, sizeof(r))) {
+		uint64_t lo = r.start, len = r.len;
+		if (len && lo + len > lo && registry_may_overlap((void *)lo,
+				len)) {
+			int saved = errno;
+			shim_in_hook = 1;
+			shim_dirty_release(lo, lo + len);
+			shim_in_hook = 0;
+			errno = saved;
+		}
+	}
+	return (int)syscall(SYS_ioctl, fd, req, arg);
 }

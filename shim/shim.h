@@ -155,6 +155,13 @@ bool shim_dirty_track(void *addr, size_t len);
  */
 int shim_dirty_flush(struct shim_map *s, uintptr_t lo, uintptr_t hi,
 	bool reprotect, size_t *flushed, uintptr_t *stop);
+/*
+ * shim_dirty_release -- the program is about to register its own
+ * userfaultfd over [lo, hi): a range can belong to one userfaultfd only,
+ * so the shim's registration leaves the tracked mappings there (they fall
+ * back to every resident page, always enough).
+ */
+void shim_dirty_release(uintptr_t lo, uintptr_t hi);
 void shim_dirty_atfork(int phase);
 /*
  * shim_dirty_fds_closing -- the program is about to close or replace the
@@ -171,7 +178,8 @@ enum shim_counter {
 	ST_MAPS_DAX_PASSED,	/* DAX files mapped but left to the kernel */
 	ST_MAPS_NOT_REG,	/* taken but not registrable (no MAP_SYNC) */
 	ST_MAPS_TRACKED,	/* of those taken, with written-page tracking */
-	ST_MAPS_UNTRACKED,	/* tracking dropped: mostly-written ranges */
+	ST_MAPS_UNTRACKED,	/* tracking dropped: mostly-written ranges,
+				 * or the program's own userfaultfd */
 	ST_MSYNC_USER,		/* msyncs served entirely in user space */
 	ST_MSYNC_MIXED,		/* partly user space, partly kernel */
 	ST_MSYNC_KERNEL,	/* msyncs that touched a DAX range but went to

@@ -9,6 +9,7 @@
  * (old kernel, PMEMSHIM_TRACK=off) every resident page is flushed.
  * Whether tracking is expected is asked of the kernel, not of the shim.
  */
+#include <stdint.h>
 #include <sys/resource.h>
 #include <sys/time.h>
 #include <sys/wait.h>
@@ -192,6 +193,39 @@ main(void)
 	CHECK(flushed_by(msync, g, 2 * NPG * PG, MS_SYNC) >= NPG * PG);
 	CHECK(munmap(g, 2 * NPG * PG) == 0);
 	FATAL(ftruncate(fd, NPG * PG) == 0);
+
+	/* the program's own userfaultfd over a tracked mapping: a range
+	 * belongs to one userfaultfd at most, and without the shim the
+	 * program's UFFDIO_REGISTER succeeds, so it must with the shim too
+	 * (it got EBUSY); the mapping then falls back to every resident
+	 * page.  A bad pointer still gets the kernel's EFAULT. */
+	char *own = mmap(NULL, NPG * PG, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+			0);
+	FATAL(own != MAP_FAILED);
+	int u = (int)syscall(SYS_userfaultfd, O_CLOEXEC | UFFD_USER_MODE_ONLY);
+	if (u >= 0) {
+		unsigned long dr = ctr("maps_dirty_tracking_dropped");
+		struct uffdio_api api = { .api = UFFD_API };
+		CHECK(ioctl(u, UFFDIO_API, &api) == 0);
+		struct uffdio_register reg = {
+			.range = { (uintptr_t)own + PG, 2 * PG },
+			.mode = UFFDIO_REGISTER_MODE_MISSING,
+		};
+		CHECK(ioctl(u, UFFDIO_REGISTER, &reg) == 0);
+		CHECK(ctr("maps_dirty_tracking_dropped") ==
+			dr + (unsigned long)track);
+		own[5 * PG] = 'u';
+		CHECK(flushed_by(msync, own, NPG * PG, MS_SYNC) == NPG * PG);
+		errno = 0;
+		CHECK(ioctl(u, UFFDIO_REGISTER, (void *)8) == -1 &&
+			errno == EFAULT);
+		CHECK(ioctl(u, UFFDIO_UNREGISTER, &reg.range) == 0);
+		close(u);
+	} else {
+		printf("no userfaultfd here (%s): own-registration case "
+			"skipped\n", strerror(errno));
+	}
+	CHECK(munmap(own, NPG * PG) == 0);
 
 	/* the program closes every descriptor but its own: the shim's are
 	 * gone, its mapping falls back, a new mapping gets new ones */

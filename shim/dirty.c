@@ -168,6 +168,34 @@ unregister(uintptr_t start, size_t len)
 
 static int pagemap_fd(void);
 
+/* new_uffd -- a write-protect userfaultfd with WP_ASYNC, or -1 (Lock held) */
+static int
+new_uffd(void)
+{
+	int u = (int)syscall(SYS_userfaultfd,
+			O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY);
+	if (u < 0) {
+		shim_log(2, "dirty tracking off: userfaultfd: %s",
+			strerror(errno));
+		Broken = errno == ENOSYS || errno == EPERM || errno == EINVAL;
+		return -1;
+	}
+	struct uffdio_api api = {
+		.api = UFFD_API,
+		.features = UFFD_FEATURE_WP_ASYNC |
+			UFFD_FEATURE_WP_UNPOPULATED |
+			UFFD_FEATURE_WP_HUGETLBFS_SHMEM,
+	};
+	if (ioctl(u, UFFDIO_API, &api)) {
+		shim_log(2, "dirty tracking off: this kernel has no "
+			"asynchronous write protection (Linux 6.7+)");
+		close(u);
+		Broken = true;
+		return -1;
+	}
+	return high_fd(u);
+}
+
 /* open_fds -- make sure Uffd and Pagemap are this process's (Lock held) */
 static bool
 open_fds(void)
@@ -184,51 +212,37 @@ open_fds(void)
 		}
 		Mine = p;
 	}
-	if (uffd_ours() && pagemap_fd() >= 0)
+	bool keep_uffd = uffd_ours();
+	if (keep_uffd && pagemap_fd() >= 0)
 		return true;
-	/* first use, a fork's child, or the program closed ours: the old
-	 * numbers may be the program's by now, so they are neither used nor
-	 * closed (the mappings registered with a closed one fail their scan
-	 * and fall back to mincore) */
+	/* first use, a fork's child, or the program closed one of ours: a
+	 * number no longer ours may be the program's by now, so it is
+	 * neither used nor closed (the mappings registered with a closed
+	 * userfaultfd fail their scan and fall back to mincore).  A
+	 * userfaultfd still ours is kept, with its mappings' tracking. */
 	*Mine = 0;
-	Uffd = -1;
 	atomic_store(&Pagemap, -1);
+	if (!keep_uffd)
+		Uffd = -1;
 	/* the numbers opened below are new: no hook can have been given
 	 * them yet (one that saw an old number set Suspect before it) */
 	atomic_store(&Suspect, false);
-	int u = (int)syscall(SYS_userfaultfd,
-			O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY);
-	if (u < 0) {
-		shim_log(2, "dirty tracking off: userfaultfd: %s",
-			strerror(errno));
-		Broken = errno == ENOSYS || errno == EPERM || errno == EINVAL;
+	int u = keep_uffd ? Uffd : new_uffd();
+	if (u < 0)
 		return false;
-	}
-	struct uffdio_api api = {
-		.api = UFFD_API,
-		.features = UFFD_FEATURE_WP_ASYNC |
-			UFFD_FEATURE_WP_UNPOPULATED |
-			UFFD_FEATURE_WP_HUGETLBFS_SHMEM,
-	};
-	if (ioctl(u, UFFDIO_API, &api)) {
-		shim_log(2, "dirty tracking off: this kernel has no "
-			"asynchronous write protection (Linux 6.7+)");
-		close(u);
-		Broken = true;
-		return false;
-	}
 	int p = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
 	if (p < 0) {
 		shim_log(2, "dirty tracking off: /proc/self/pagemap: %s",
 			strerror(errno));
-		close(u);
+		if (!keep_uffd)
+			close(u);
 		return false;
 	}
-	u = high_fd(u);
 	p = high_fd(p);
 	struct stat pst;
-	if (fstat(u, &Uffd_st) || fstat(p, &pst)) {
-		close(u);
+	if ((!keep_uffd && fstat(u, &Uffd_st)) || fstat(p, &pst)) {
+		if (!keep_uffd)
+			close(u);
 		close(p);
 		return false;
 	}
@@ -237,6 +251,15 @@ open_fds(void)
 	atomic_store(&Pagemap_ino, pst.st_ino);
 	atomic_store(&Pagemap, p);
 	*Mine = 1;
+	/* the kept number was checked before Suspect was cleared; a close of
+	 * it in another thread may have finished since (its hook's second
+	 * look came before our clear): check once more, Suspect clear */
+	if (keep_uffd) {
+		struct stat st;
+		if (fstat(u, &st) || st.st_dev != Uffd_st.st_dev ||
+				st.st_ino != Uffd_st.st_ino)
+			atomic_store(&Suspect, true);
+	}
 	return true;
 }
 

@@ -336,18 +336,58 @@ note_density(struct shim_map *s, uintptr_t lo, uintptr_t hi, size_t written)
 }
 
 /*
+ * flush_mapped -- flush the pages of [a, b) that mincore calls resident.
+ * On tmpfs that is "the file has the page": never past end-of-file.  A
+ * page mincore refuses (a racing munmap) is not flushed: a CLWB there
+ * would fault.
+ */
+static size_t
+flush_mapped(struct shim_map *s, uintptr_t a, uintptr_t b)
+{
+	unsigned char vec[256];
+	size_t done = 0;
+	while (a < b) {
+		size_t np = (b - a) / Pagesize;
+		if (np > sizeof(vec))
+			np = sizeof(vec);
+		if (mincore((void *)a, np * Pagesize, vec) == 0) {
+			for (size_t i = 0; i < np;) {
+				size_t j = i;
+				while (j < np && (vec[j] & 1))
+					j++;
+				if (j > i) {
+					s->m.flush_fn((void *)(a + i *
+						Pagesize), (j - i) * Pagesize);
+					done += (j - i) * Pagesize;
+				}
+				i = j + 1;
+			}
+		}
+		a += np * Pagesize;
+	}
+	return done;
+}
+
+/*
  * shim_dirty_flush -- "written" alone is not enough to flush a page: the
  * scan also calls written every page whose entry the kernel removed while
- * it was unprotected (its protection went with the entry).  ftruncate
- * does that to the pages past the new end, and a CLWB there raises
- * SIGBUS (it did, before this check: shim_eof "shrink before any msync").
- * So only written pages that are mapped are flushed, or those on their
- * way back (a migration entry: the CLWB waits for it).  A page dropped
- * with its stores still in the CPU cache would be missed: madvise
- * (DONTNEED, PAGEOUT) flushes tracked mappings before the kernel call;
- * truncate and hole punching leave nothing to keep.  A skipped page stays
- * unprotected, so it is listed again once it is mapped again.
+ * it was unprotected (its protection went with the entry).  ftruncate --
+ * by this process or any other -- does that to the pages past the new
+ * end, and a CLWB there raises SIGBUS (it did: shim_eof "shrink before any
+ * msync").  So only written pages that are still there are flushed:
+ *  - up to FAST_SCAN_MIN, the scan itself is asked for written pages that
+ *    are mapped, or on their way back (a migration entry: the CLWB waits
+ *    for it);
+ *  - above it, that question takes the kernel off its fast path for
+ *    "written only" (about 1.5 ns a page: 170 us instead of 70 us for a
+ *    256 MiB mapping), so the scan asks only for written pages, and
+ *    mincore then filters what it found (one call per MiB found written).
+ * A page dropped with its stores still in the CPU cache would be missed:
+ * madvise (DONTNEED, PAGEOUT) flushes tracked mappings before the kernel
+ * call; truncate and hole punching leave nothing to keep.
  */
+#define FAST_SCAN_MIN (2u << 20)
+
 int
 shim_dirty_flush(struct shim_map *s, uintptr_t lo, uintptr_t hi,
 		bool reprotect, size_t *flushed, uintptr_t *stop)
@@ -358,6 +398,7 @@ shim_dirty_flush(struct shim_map *s, uintptr_t lo, uintptr_t hi,
 		return -1;
 	struct page_region vec[64];
 	size_t before = *flushed;
+	bool fast = hi - lo > FAST_SCAN_MIN;
 	while (*stop < hi) {
 		struct pm_scan_arg a = {
 			.size = sizeof(a),
@@ -367,11 +408,9 @@ shim_dirty_flush(struct shim_map *s, uintptr_t lo, uintptr_t hi,
 			.end = hi,
 			.vec = (uintptr_t)vec,
 			.vec_len = 64,
-			/* written, and mapped (or on its way back: a
-			 * migration entry); see the comment above */
 			.category_mask = PAGE_IS_WRITTEN,
-			.category_anyof_mask = PAGE_IS_PRESENT |
-				PAGE_IS_SWAPPED,
+			.category_anyof_mask = fast ? 0 :
+				PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
 			.return_mask = PAGE_IS_WRITTEN,
 		};
 		long n = ioctl(fd, PAGEMAP_SCAN, &a);
@@ -380,9 +419,14 @@ shim_dirty_flush(struct shim_map *s, uintptr_t lo, uintptr_t hi,
 		/* the pages listed are protected again: flush them now, the
 		 * next store to one of them lists it again */
 		for (long i = 0; i < n; i++) {
-			s->m.flush_fn((void *)(uintptr_t)vec[i].start,
-				vec[i].end - vec[i].start);
-			*flushed += vec[i].end - vec[i].start;
+			uintptr_t b = (uintptr_t)vec[i].start;
+			uintptr_t e = (uintptr_t)vec[i].end;
+			if (fast) {
+				*flushed += flush_mapped(s, b, e);
+			} else {
+				s->m.flush_fn((void *)b, e - b);
+				*flushed += e - b;
+			}
 		}
 		if (a.walk_end <= *stop)
 			return -1;	/* no progress: never loop */

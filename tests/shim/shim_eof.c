@@ -11,6 +11,31 @@
 
 #define PG 4096
 
+/*
+ * shrink_below_written -- write pages 0-11 of the 12-page file through p
+ * (the file's only mapping, len bytes), shrink the file to 2 pages before
+ * any msync, msync all of p.  The tracking scan calls the cut-off pages
+ * written (their protection went with them) and a CLWB there raised
+ * SIGBUS: only pages 0 and 1 may be flushed.
+ */
+static void
+shrink_below_written(int fd, char *p, size_t len, char tag)
+{
+	for (int i = 0; i < 12; i++)
+		p[i * PG + 3] = tag;
+	FATAL(ftruncate(fd, 2 * PG) == 0);
+	unsigned long fl = ctr("msync_bytes_flushed");
+	CHECK(msync(p, len, MS_SYNC) == 0);
+	unsigned long got = ctr("msync_bytes_flushed") - fl;
+	if (Real_dax)	/* the truncate flushed and unmapped them */
+		CHECK(got <= flushed_bytes(p, 2 * PG, len));
+	else
+		CHECK(got == flushed_bytes(p, 2 * PG, len));
+	CHECK(fsync(fd) == 0);
+	char c;
+	CHECK(pread(fd, &c, 1, PG + 3) == 1 && c == tag);
+}
+
 int
 main(void)
 {
@@ -72,22 +97,18 @@ main(void)
 	CHECK(ctr("truncate_flushes") == tf + (Real_dax ? 3 : 0));
 	CHECK(pread(fd, &c, 1, PG) == 1 && c == 'R');
 
-	/* shrink below pages written since the last msync: the tracking
-	 * scan calls them written (their protection went with them), and a
-	 * CLWB there raised SIGBUS; only pages 0 and 1 may be flushed */
-	for (int i = 0; i < 12; i++)
-		d[i * PG + 3] = 'T';
-	FATAL(ftruncate(fd, 2 * PG) == 0);
-	fl = ctr("msync_bytes_flushed");
-	CHECK(msync(d, maplen, MS_SYNC) == 0);
-	grown = ctr("msync_bytes_flushed") - fl;
-	if (Real_dax)	/* the truncate flushed and unmapped them */
-		CHECK(grown <= flushed_bytes(d, 2 * PG, maplen));
-	else
-		CHECK(grown == flushed_bytes(d, 2 * PG, maplen));
-	CHECK(fsync(fd) == 0);
-	CHECK(pread(fd, &c, 1, PG + 3) == 1 && c == 'T');
+	/* shrink below pages written since the last msync, through this
+	 * mapping and through one above the scan's fast-path size (dirty.c
+	 * FAST_SCAN_MIN: written pages then filtered by mincore) */
+	shrink_below_written(fd, d, maplen, 'T');
 	CHECK(munmap(d, maplen) == 0);
+	FATAL(ftruncate(fd, 12 * PG) == 0);
+	size_t biglen = 1024 * PG;
+	char *big = mmap(NULL, biglen, PROT_READ | PROT_WRITE, MAP_SHARED,
+			fd, 0);
+	FATAL(big != MAP_FAILED && Gran(big) >= 0);
+	shrink_below_written(fd, big, biglen, 'V');
+	CHECK(munmap(big, biglen) == 0);
 
 	/* grow by munmap + mmap of the bigger file */
 	FATAL(ftruncate(fd, 64 * PG) == 0);

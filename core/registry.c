@@ -290,8 +290,8 @@ atfork_parent(void)
 	pthread_mutex_unlock(&Lock);
 }
 
-static void
-atfork_child(void)
+void
+registry_atfork_child(void)
 {
 	atomic_store(&Readers, 0);
 	/* not unlock: the recursive mutex's owner is the parent's TID, which
@@ -304,5 +304,5 @@ atfork_child(void)
 __attribute__((constructor)) static void
 registry_ctor(void)
 {
-	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+	pthread_atfork(atfork_prepare, atfork_parent, registry_atfork_child);
 }

@@ -109,5 +109,11 @@ size_t registry_count(void);
  */
 void registry_lock(void);
 void registry_unlock(void);
+/*
+ * registry_atfork_child -- make the registry usable in a fork's child (its
+ * own pthread_atfork handler; idempotent, so a handler that must change
+ * the registry in the child calls it first, whatever the handlers' order).
+ */
+void registry_atfork_child(void);
 
 #endif /* PMEM2_REGISTRY_H */

@@ -60,10 +60,64 @@ map_retire(struct shim_map *s)
 	pthread_mutex_unlock(&Alloc_lock);
 }
 
+struct fork_advice {
+	uintptr_t lo, hi;
+	bool dontfork;
+};
+
+/* fork_advice_one -- mark (or unmark, if wholly covered) one entry */
+static int
+fork_advice_one(void *ctx, const struct registry_entry *e)
+{
+	const struct fork_advice *a = ctx;
+	struct shim_map *s = shim_map_of(e);
+	if (s && (a->dontfork || (a->lo <= e->start && e->end <= a->hi)))
+		atomic_store(&s->dontfork, a->dontfork);
+	return 0;
+}
+
+/*
+ * A range given MADV_DONTFORK is not in a fork's child, but the child's
+ * copy of the registry still lists it: a file the child maps there later
+ * would have its msync served as a cache flush instead of the kernel's
+ * writeback, and lose data.  So the whole shim mapping is marked (the
+ * part without the advice too: the child then leaves it to the kernel,
+ * slower but safe), and the child drops marked entries.  MADV_DOFORK
+ * unmarks only a mapping it covers entirely.
+ */
+void
+shim_maps_fork_advice(uintptr_t lo, uintptr_t hi, bool dontfork)
+{
+	struct fork_advice a = { lo, hi, dontfork };
+	registry_lock();
+	(void) shim_each_overlap(lo, hi, fork_advice_one, &a);
+	registry_unlock();
+}
+
+/* drop_dontfork_one -- in a fork's child: out with a marked entry */
+static int
+drop_dontfork_one(void *ctx, const struct registry_entry *e)
+{
+	(void) ctx;
+	struct shim_map *s = shim_map_of(e);
+	if (s && atomic_load(&s->dontfork) && registry_remove(&s->m) == 0) {
+		atomic_fetch_sub(&shim_nmaps, 1);
+		map_retire(s);
+	}
+	return 0;
+}
+
 void
 shim_maps_atfork(int phase)
 {
 	shim_mutex_atfork(&Alloc_lock, phase);
+	if (phase == 2) {
+		/* one thread left; the registry's own child handler may not
+		 * have run yet */
+		registry_atfork_child();
+		(void) shim_each_overlap(0, UINTPTR_MAX, drop_dontfork_one,
+				NULL);
+	}
 }
 
 struct shim_map *
@@ -208,6 +262,7 @@ trim_one(void *ctx, const struct registry_entry *e)
 		t->base_off = s->base_off;
 		t->cls = s->cls;
 		t->tracked = s->tracked;
+		t->dontfork = s->dontfork;
 		ret = map_legacy_clone(&t->m, sm, (void *)hi, b - hi, sd);
 		if (ret) {
 			map_retire(t);
@@ -459,6 +514,8 @@ mremap(void *old, size_t old_len, size_t new_len, int flags, ...)
 			t->base_off = from.base_off +
 				(off_t)((uintptr_t)old - from.base);
 			t->cls = from.cls;
+			t->dontfork = from.dontfork;	/* moves with the
+							 * kernel's mapping */
 			if (map_legacy_clone(&t->m, &from.m, p, new_len, t)) {
 				/* unregistered: kernel msync, still correct */
 				map_retire(t);

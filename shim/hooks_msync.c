@@ -475,6 +475,22 @@ flush_dropped(uintptr_t lo, uintptr_t hi)
 PUBLIC int
 madvise(void *addr, size_t len, int advice)
 {
+	if (!shim_in_hook && (advice == MADV_DONTFORK ||
+			advice == MADV_DOFORK) &&
+			registry_may_overlap(addr, len) &&
+			(uintptr_t)addr + ALIGN_UP(len, Pagesize) >=
+			(uintptr_t)addr) {
+		uintptr_t lo = ALIGN_DOWN((uintptr_t)addr, Pagesize);
+		uintptr_t hi = (uintptr_t)addr + ALIGN_UP(len, Pagesize);
+		if (advice == MADV_DONTFORK) {
+			shim_maps_fork_advice(lo, hi, true);
+		} else {
+			int r = (int)syscall(SYS_madvise, addr, len, advice);
+			if (r == 0)
+				shim_maps_fork_advice(lo, hi, false);
+			return r;
+		}
+	}
 	if (!shim_in_hook && (advice == MADV_DONTNEED ||
 			advice == MADV_DONTNEED_LOCKED ||
 			advice == MADV_PAGEOUT) &&

@@ -80,6 +80,11 @@ void shim_classify_atfork(int phase);
  */
 void shim_mutex_atfork(pthread_mutex_t *m, int phase);
 void shim_maps_atfork(int phase);
+/*
+ * shim_maps_fork_advice -- MADV_DONTFORK (dontfork) or MADV_DOFORK over
+ * [lo, hi), before the kernel call (madvise hook).
+ */
+void shim_maps_fork_advice(uintptr_t lo, uintptr_t hi, bool dontfork);
 
 /* ---- mappings (hooks_mmap.c) --------------------------------------- */
 
@@ -98,6 +103,8 @@ struct shim_map {
 	_Atomic bool tracked;	/* written pages known (dirty.c) */
 	_Atomic unsigned dense;	/* flushes in a row that found most of
 				 * their range written (dirty.c) */
+	_Atomic bool dontfork;	/* MADV_DONTFORK touched it: a fork's child
+				 * does not have it (hooks_mmap.c) */
 	struct shim_map *next_free;
 };
 

@@ -75,6 +75,13 @@ main(void)
 	memcpy(d + 100, "small", five);
 	CHECK(ctr("copies_into_dax") == c0 + 3);
 	CHECK(ctr("bytes_moved_by_core") == nt0 + 32768 + 8192);
+	/* the mover's threshold (hooks_mem.c MOVER_MIN): 1 KiB */
+	volatile size_t below = 1023, at = 1024;
+	memcpy(d + 40000, src, below);
+	CHECK(ctr("bytes_moved_by_core") == nt0 + 32768 + 8192);
+	memcpy(d + 40000, src, at);
+	CHECK(ctr("bytes_moved_by_core") == nt0 + 32768 + 8192 + 1024);
+	CHECK(memcmp(d + 40000, src, 1024) == 0);
 	CHECK(memcmp(d + 8192, src, 8192) == 0);
 	CHECK(memcmp(d + 4096, src, 4096) == 0);
 	CHECK(memcmp(d + 16384, src + 12288, 20480) == 0);

@@ -20,60 +20,7 @@
 #include "mover_ut.h"
 #include "persist.h"
 #include "ut_common.h"
-
-enum insn { I_OTHER, I_NT, I_FENCE, I_FLUSH, I_MARK };
-
-/*
- * classify -- just enough of an x86-64 decoder: legacy/VEX/EVEX encodings
- * of MOVNTI, MOVNTPS/PD, MOVNTQ/MOVNTDQ, MOVDIR64B; SFENCE, MFENCE;
- * CLFLUSH, CLFLUSHOPT, CLWB; and INT3 (our markers).
- */
-static enum insn
-classify(const uint8_t *b)
-{
-	int i = 0, p66 = 0;
-	for (;; i++) {
-		if (b[i] == 0x66)
-			p66 = 1;
-		else if (b[i] != 0xf2 && b[i] != 0xf3 && b[i] != 0x2e &&
-				b[i] != 0x3e && b[i] != 0x26 && b[i] != 0x64 &&
-				b[i] != 0x65 && b[i] != 0x36 && b[i] != 0x67 &&
-				b[i] != 0xf0)
-			break;
-	}
-	if (b[i] == 0xcc)
-		return I_MARK;
-	if (b[i] == 0xc5)	/* 2-byte VEX, map 0F */
-		return b[i + 2] == 0x2b || b[i + 2] == 0xe7 ? I_NT : I_OTHER;
-	if (b[i] == 0xc4)	/* 3-byte VEX */
-		return (b[i + 1] & 0x1f) == 1 &&
-			(b[i + 3] == 0x2b || b[i + 3] == 0xe7) ? I_NT : I_OTHER;
-	if (b[i] == 0x62)	/* EVEX */
-		return (b[i + 1] & 0x7) == 1 &&
-			(b[i + 4] == 0x2b || b[i + 4] == 0xe7) ? I_NT : I_OTHER;
-	if ((b[i] & 0xf0) == 0x40)	/* REX */
-		i++;
-	if (b[i] != 0x0f)
-		return I_OTHER;
-	uint8_t op = b[i + 1], modrm = b[i + 2];
-	if (op == 0x2b || op == 0xe7 || op == 0xc3)
-		return I_NT;
-	if (op == 0x38 && modrm == 0xf8 && p66)
-		return I_NT;	/* MOVDIR64B */
-	if (op != 0xae)
-		return I_OTHER;
-	int mod = modrm >> 6, reg = (modrm >> 3) & 7;
-	if (mod == 3)
-		return reg == 7 || reg == 6 ? I_FENCE : I_OTHER;
-	if (reg == 7 || (reg == 6 && p66))
-		return I_FLUSH;
-	return I_OTHER;
-}
-
-struct trace {
-	unsigned nt, fences, flushes, steps;
-	int pending;	/* an NT store or flush not yet fenced */
-};
+#include "x86_trace.h"
 
 enum top { T_COPY, T_MOVE, T_SET, T_PERSIST, T_BAD, T_GOOD };
 
@@ -165,12 +112,6 @@ tracee(void)
 	_exit(0);
 }
 
-static long
-peek(pid_t pid, uintptr_t addr)
-{
-	return ptrace(PTRACE_PEEKTEXT, pid, (void *)addr, NULL);
-}
-
 /*
  * step_case -- the tracee stopped just after a start marker: single-step to
  * the end marker, classifying each instruction before it executes.
@@ -178,31 +119,11 @@ peek(pid_t pid, uintptr_t addr)
 static struct trace
 step_case(pid_t pid)
 {
-	struct trace tr = { 0 };
-	int st;
-	for (;;) {
-		uintptr_t rip = (uintptr_t)ptrace(PTRACE_PEEKUSER, pid,
-			(void *)offsetof(struct user_regs_struct, rip), NULL);
-		long w[2] = { peek(pid, rip), peek(pid, rip + 8) };
-		enum insn in = classify((const uint8_t *)w);
-		if (in == I_MARK) {	/* skip the end marker, run on */
-			ptrace(PTRACE_POKEUSER, pid, (void *)offsetof(
-				struct user_regs_struct, rip), (void *)(rip + 1));
-			return tr;
-		}
-		if (in == I_NT || in == I_FLUSH) {
-			tr.pending = 1;
-			in == I_NT ? tr.nt++ : tr.flushes++;
-		} else if (in == I_FENCE) {
-			tr.pending = 0;
-			tr.fences++;
-		}
-		tr.steps++;
-		cr_assert_eq(ptrace(PTRACE_SINGLESTEP, pid, NULL, NULL), 0);
-		cr_assert_eq(waitpid(pid, &st, 0), pid);
-		cr_assert(WIFSTOPPED(st) && WSTOPSIG(st) == SIGTRAP,
-			"tracee died while stepping (status 0x%x)", st);
-	}
+	struct trace tr;
+	int st = 0;
+	cr_assert_eq(x86_step_to_marker(pid, &tr, &st), 0,
+		"tracee died while stepping (status 0x%x)", st);
+	return tr;
 }
 
 static size_t

@@ -61,14 +61,16 @@ probe_map_sync(int fd)
 static bool
 is_real_dax(int fd, const struct stat *st)
 {
+	/* a character device first: its statx attributes describe the
+	 * /dev node's inode, which says nothing about the device behind it */
+	if (S_ISCHR(st->st_mode))
+		return region_is_devdax(st->st_rdev) == 1;
 	struct statx stx;
 	if (statx(fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS, &stx) == 0 &&
 			(stx.stx_attributes_mask & STATX_ATTR_DAX))
 		/* only stx_attributes says whether this file is DAX: the mask
 		 * has the bit on every file system, tmpfs too */
 		return (stx.stx_attributes & STATX_ATTR_DAX) != 0;
-	if (S_ISCHR(st->st_mode))
-		return region_is_devdax(st->st_rdev) == 1;
 	return probe_map_sync(fd);
 }
 

@@ -121,6 +121,14 @@ high_fd(int fd)
  */
 static _Atomic bool Suspect = true;
 
+/* is_file -- fd is open on (dev, ino), asked of the kernel */
+static bool
+is_file(int fd, dev_t dev, ino_t ino)
+{
+	struct stat st;
+	return fstat(fd, &st) == 0 && st.st_dev == dev && st.st_ino == ino;
+}
+
 /*
  * same_file -- fd is still the file we opened (was: its fstat then): a
  * program may close every descriptor (daemons do) and the number be
@@ -134,8 +142,7 @@ same_file(int fd, dev_t dev, ino_t ino)
 		return false;
 	if (!atomic_load_explicit(&Suspect, memory_order_acquire))
 		return true;
-	struct stat st;
-	return fstat(fd, &st) == 0 && st.st_dev == dev && st.st_ino == ino;
+	return is_file(fd, dev, ino);
 }
 
 void
@@ -254,12 +261,8 @@ open_fds(void)
 	/* the kept number was checked before Suspect was cleared; a close of
 	 * it in another thread may have finished since (its hook's second
 	 * look came before our clear): check once more, Suspect clear */
-	if (keep_uffd) {
-		struct stat st;
-		if (fstat(u, &st) || st.st_dev != Uffd_st.st_dev ||
-				st.st_ino != Uffd_st.st_ino)
-			atomic_store(&Suspect, true);
-	}
+	if (keep_uffd && !is_file(u, Uffd_st.st_dev, Uffd_st.st_ino))
+		atomic_store(&Suspect, true);
 	return true;
 }
 
@@ -350,19 +353,8 @@ flush_mapped(struct shim_map *s, uintptr_t a, uintptr_t b)
 		size_t np = (b - a) / Pagesize;
 		if (np > sizeof(vec))
 			np = sizeof(vec);
-		if (mincore((void *)a, np * Pagesize, vec) == 0) {
-			for (size_t i = 0; i < np;) {
-				size_t j = i;
-				while (j < np && (vec[j] & 1))
-					j++;
-				if (j > i) {
-					s->m.flush_fn((void *)(a + i *
-						Pagesize), (j - i) * Pagesize);
-					done += (j - i) * Pagesize;
-				}
-				i = j + 1;
-			}
-		}
+		if (mincore((void *)a, np * Pagesize, vec) == 0)
+			done += shim_flush_runs(s, a, vec, np);
 		a += np * Pagesize;
 	}
 	return done;

@@ -29,6 +29,26 @@
 #define PUBLIC __attribute__((visibility("default")))
 #define VEC_PAGES 4096	/* one mincore call covers 16 MiB */
 
+size_t
+shim_flush_runs(struct shim_map *s, uintptr_t a, const unsigned char *vec,
+		size_t np)
+{
+	size_t done = 0;
+	for (size_t i = 0; i < np;) {
+		if (!(vec[i] & 1)) {
+			i++;
+			continue;
+		}
+		size_t j = i + 1;
+		while (j < np && (vec[j] & 1))
+			j++;
+		s->m.flush_fn((void *)(a + i * Pagesize), (j - i) * Pagesize);
+		done += (j - i) * Pagesize;
+		i = j;
+	}
+	return done;
+}
+
 /*
  * flush_mincore -- flush_resident's mincore walk, in a frame of its own:
  * its 4 KiB vector (16 MiB per call) stays off the stack of the tracked
@@ -52,20 +72,9 @@ flush_mincore(struct shim_map *s, uintptr_t lo, uintptr_t hi, int flags,
 			continue;
 		}
 		size_t np = chunk / Pagesize;
-		for (size_t i = 0; i < np;) {
-			if (!(vec[i] & 1)) {
-				i++;
-				*skipped += Pagesize;
-				continue;
-			}
-			size_t j = i + 1;
-			while (j < np && (vec[j] & 1))
-				j++;
-			s->m.flush_fn((void *)(lo + i * Pagesize),
-				(j - i) * Pagesize);
-			*flushed += (j - i) * Pagesize;
-			i = j;
-		}
+		size_t done = shim_flush_runs(s, lo, vec, np);
+		*flushed += done;
+		*skipped += np * Pagesize - done;
 		lo += chunk;
 	}
 	return ret;

@@ -144,6 +144,13 @@ extern _Atomic long shim_nmaps;
 size_t shim_flush_file(dev_t dev, ino_t ino, off_t off, size_t len,
 	const struct shim_map *except, bool drain, size_t *flushed);
 
+/*
+ * shim_flush_runs -- flush, in mapping s, the pages of the np from a that
+ * mincore's vec marks resident, one flush per run; the bytes flushed.
+ */
+size_t shim_flush_runs(struct shim_map *s, uintptr_t a,
+	const unsigned char *vec, size_t np);
+
 /* ---- written-page tracking (dirty.c) ------------------------------- */
 
 /*

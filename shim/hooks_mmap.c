@@ -150,6 +150,22 @@ shim_each_overlap(uintptr_t lo, uintptr_t hi,
 	return 0;
 }
 
+/*
+ * same_file_as -- t maps what s maps: the file, the address-to-offset
+ * pair, the class and the MADV_DONTFORK mark (a piece split off s or s
+ * moved by mremap; the caller adjusts what differs)
+ */
+static void
+same_file_as(struct shim_map *t, const struct shim_map *s)
+{
+	t->dev = s->dev;
+	t->ino = s->ino;
+	t->base = s->base;
+	t->base_off = s->base_off;
+	t->cls = s->cls;
+	t->dontfork = s->dontfork;
+}
+
 /* ---- trimming with an undo log ------------------------------------ */
 
 #define UNDO_MAX 64
@@ -256,13 +272,8 @@ trim_one(void *ctx, const struct registry_entry *e)
 		undo_push(u, s, a, b, U_RESIZED);
 		struct pmem2_map *sm = &s->m;
 		void *sd = t;
-		t->dev = s->dev;
-		t->ino = s->ino;
-		t->base = s->base;
-		t->base_off = s->base_off;
-		t->cls = s->cls;
+		same_file_as(t, s);
 		t->tracked = s->tracked;
-		t->dontfork = s->dontfork;
 		ret = map_legacy_clone(&t->m, sm, (void *)hi, b - hi, sd);
 		if (ret) {
 			map_retire(t);
@@ -508,14 +519,12 @@ mremap(void *old, size_t old_len, size_t new_len, int flags, ...)
 		undo_commit(&u);
 		struct shim_map *t = src ? map_alloc() : NULL;
 		if (t) {
-			t->dev = from.dev;
-			t->ino = from.ino;
+			/* the mark of MADV_DONTFORK moves with the kernel's
+			 * mapping too */
+			same_file_as(t, &from);
 			t->base = (uintptr_t)p;
 			t->base_off = from.base_off +
 				(off_t)((uintptr_t)old - from.base);
-			t->cls = from.cls;
-			t->dontfork = from.dontfork;	/* moves with the
-							 * kernel's mapping */
 			if (map_legacy_clone(&t->m, &from.m, p, new_len, t)) {
 				/* unregistered: kernel msync, still correct */
 				map_retire(t);
@@ -528,6 +537,15 @@ mremap(void *old, size_t old_len, size_t new_len, int flags, ...)
 	shim_in_hook = 0;
 	errno = p == MAP_FAILED ? err : saved;
 	return p;
+}
+
+/* call_protect -- args: prot, pkey (-1: plain mprotect) */
+static int
+call_protect(void *addr, size_t len, const int *args)
+{
+	return (int)(args[1] == -1 ?
+		syscall(SYS_mprotect, addr, len, args[0]) :
+		syscall(SYS_pkey_mprotect, addr, len, args[0], args[1]));
 }
 
 /*
@@ -546,15 +564,6 @@ mremap(void *old, size_t old_len, size_t new_len, int flags, ...)
  * out unless the kernel refused it as a whole (EINVAL): other failures
  * can come after some of the range was already changed.
  */
-/* call_protect -- args: prot, pkey (-1: plain mprotect) */
-static int
-call_protect(void *addr, size_t len, const int *args)
-{
-	return (int)(args[1] == -1 ?
-		syscall(SYS_mprotect, addr, len, args[0]) :
-		syscall(SYS_pkey_mprotect, addr, len, args[0], args[1]));
-}
-
 static int
 protect(void *addr, size_t len, int prot, int pkey)
 {

@@ -484,36 +484,32 @@ flush_dropped(uintptr_t lo, uintptr_t hi)
 PUBLIC int
 madvise(void *addr, size_t len, int advice)
 {
-	if (!shim_in_hook && (advice == MADV_DONTFORK ||
-			advice == MADV_DOFORK) &&
-			registry_may_overlap(addr, len) &&
-			(uintptr_t)addr + ALIGN_UP(len, Pagesize) >=
-			(uintptr_t)addr) {
-		uintptr_t lo = ALIGN_DOWN((uintptr_t)addr, Pagesize);
-		uintptr_t hi = (uintptr_t)addr + ALIGN_UP(len, Pagesize);
-		if (advice == MADV_DONTFORK) {
-			shim_maps_fork_advice(lo, hi, true);
-		} else {
-			int r = (int)syscall(SYS_madvise, addr, len, advice);
-			if (r == 0)
-				shim_maps_fork_advice(lo, hi, false);
-			return r;
-		}
+	uintptr_t lo = (uintptr_t)addr, hi = lo + ALIGN_UP(len, Pagesize);
+	if (shim_in_hook || hi < lo || !registry_may_overlap(addr, len))
+		return (int)syscall(SYS_madvise, addr, len, advice);
+	switch (advice) {
+	case MADV_DONTFORK:
+		shim_maps_fork_advice(ALIGN_DOWN(lo, Pagesize), hi, true);
+		break;
+	case MADV_DOFORK: {
+		int r = (int)syscall(SYS_madvise, addr, len, advice);
+		if (r == 0)
+			shim_maps_fork_advice(ALIGN_DOWN(lo, Pagesize), hi,
+					false);
+		return r;
 	}
-	if (!shim_in_hook && (advice == MADV_DONTNEED ||
-			advice == MADV_DONTNEED_LOCKED ||
-			advice == MADV_PAGEOUT) &&
-			registry_may_overlap(addr, len) &&
-			IS_ALIGNED((uintptr_t)addr, Pagesize) &&
-			(uintptr_t)addr + ALIGN_UP(len, Pagesize) >=
-			(uintptr_t)addr) {
-		int saved = errno;
-		shim_in_hook = 1;
-		if (flush_dropped((uintptr_t)addr, (uintptr_t)addr +
-				ALIGN_UP(len, Pagesize)))
-			shim_count(ST_MADVISE_FLUSH, 1);
-		shim_in_hook = 0;
-		errno = saved;
+	case MADV_DONTNEED:
+	case MADV_DONTNEED_LOCKED:
+	case MADV_PAGEOUT:
+		if (IS_ALIGNED(lo, Pagesize)) {
+			int saved = errno;
+			shim_in_hook = 1;
+			if (flush_dropped(lo, hi))
+				shim_count(ST_MADVISE_FLUSH, 1);
+			shim_in_hook = 0;
+			errno = saved;
+		}
+		break;
 	}
 	return (int)syscall(SYS_madvise, addr, len, advice);
 }

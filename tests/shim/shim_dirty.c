@@ -19,14 +19,6 @@
 #define PG 4096
 #define NPG 256		/* file size in pages: all resident (tmpfs) */
 
-static unsigned long
-flushed_by(int (*op)(void *, size_t, int), void *addr, size_t len, int fl)
-{
-	unsigned long before = ctr("msync_bytes_flushed");
-	CHECK(op(addr, len, fl) == 0);
-	return ctr("msync_bytes_flushed") - before;
-}
-
 static int
 fsync_op(void *fdp, size_t len, int fl)
 {

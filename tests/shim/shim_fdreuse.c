@@ -12,34 +12,36 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <stdbool.h>
+
 #include "shim_test.h"
 
 #define PG 4096
 #define NPG 16
 
-static unsigned long
-flushed_by_msync(void *addr, size_t len)
+/* fd_link -- where /proc/self/fd/FD points, in got (size n); false if
+ * FD is not open */
+static bool
+fd_link(int fd, char *got, size_t n)
 {
-	unsigned long before = ctr("msync_bytes_flushed");
-	CHECK(msync(addr, len, MS_SYNC) == 0);
-	return ctr("msync_bytes_flushed") - before;
+	char link[64];
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	ssize_t k = readlink(link, got, n - 1);
+	if (k <= 0)
+		return false;
+	got[k] = 0;
+	return true;
 }
 
 /* shim_pagemap -- the number of the shim's /proc/self/pagemap, or -1 */
 static int
 shim_pagemap(void)
 {
-	char want[64], link[64], got[128];
+	char want[64], got[128];
 	snprintf(want, sizeof(want), "/proc/%d/pagemap", (int)getpid());
-	for (int fd = 1000; fd < 1100; fd++) {
-		snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
-		ssize_t n = readlink(link, got, sizeof(got) - 1);
-		if (n > 0) {
-			got[n] = 0;
-			if (strcmp(got, want) == 0)
-				return fd;
-		}
-	}
+	for (int fd = 1000; fd < 1100; fd++)
+		if (fd_link(fd, got, sizeof(got)) && strcmp(got, want) == 0)
+			return fd;
 	return -1;
 }
 
@@ -47,16 +49,11 @@ shim_pagemap(void)
 static int
 uffds(void)
 {
-	char link[64], got[128];
+	char got[128];
 	int n = 0;
-	for (int fd = 0; fd < 1100; fd++) {
-		snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
-		ssize_t k = readlink(link, got, sizeof(got) - 1);
-		if (k > 0) {
-			got[k] = 0;
-			n += strstr(got, "userfaultfd") != NULL;
-		}
-	}
+	for (int fd = 0; fd < 1100; fd++)
+		n += fd_link(fd, got, sizeof(got)) &&
+			strstr(got, "userfaultfd") != NULL;
 	return n;
 }
 
@@ -117,7 +114,7 @@ main(void)
 		FATAL(d != MAP_FAILED && Gran(d) >= 0);
 		/* tracking works: one written page, one page flushed */
 		d[3 * PG] = 'a';
-		CHECK(flushed_by_msync(d, NPG * PG) == PG);
+		CHECK(flushed_by(msync, d, NPG * PG, MS_SYNC) == PG);
 		int p = shim_pagemap();
 		FATAL(p >= 1000);
 		int foreign = open(cpath, O_RDONLY | O_CLOEXEC);
@@ -128,7 +125,7 @@ main(void)
 		/* through the foreign pagemap: 0 bytes; the shim must see
 		 * that the number is not its own and flush every resident
 		 * page instead */
-		unsigned long f = flushed_by_msync(d, NPG * PG);
+		unsigned long f = flushed_by(msync, d, NPG * PG, MS_SYNC);
 		if (f != NPG * PG) {
 			fprintf(stderr, "%s: msync flushed %lu bytes, want %d"
 				"\n", Names[how], f, NPG * PG);
@@ -143,7 +140,7 @@ main(void)
 		CHECK(ctr("maps_dirty_tracked") == t + 1);
 		CHECK(shim_pagemap() >= 1000 && shim_pagemap() != p);
 		d[7 * PG] = 'c';
-		CHECK(flushed_by_msync(d, NPG * PG) == PG);
+		CHECK(flushed_by(msync, d, NPG * PG, MS_SYNC) == PG);
 		char c;
 		CHECK(pread(fd, &c, 1, 5 * PG) == 1 && c == 'b');
 		CHECK(munmap(d, NPG * PG) == 0);

@@ -14,8 +14,6 @@
  * and one to non-DAX memory must use no non-temporal store at all, and the
  * large DAX copies must use them (else the test proves nothing).
  */
-#include <immintrin.h>
-
 #include "shim_test.h"
 #include "../unit/x86_trace.h"
 
@@ -52,22 +50,15 @@ static void *(*volatile Memmove_chk)(void *, const void *, size_t,
 	size_t) = __memmove_chk;
 
 static __attribute__((noinline)) void
-nt_store(char *d, const char *s)
-{
-	_mm_stream_si128((__m128i *)d, _mm_loadu_si128((const __m128i *)s));
-}
-
-static __attribute__((noinline)) void
 traced(const struct tcase *t, char *d, char *plain, const char *src)
 {
 	__asm__ volatile("int3" : : : "memory");
 	switch (t->op) {
 	case BAD:
-		nt_store(d, src);
+		x86_trace_unfenced(d, src);
 		break;
 	case GOOD:
-		nt_store(d, src);
-		_mm_sfence();
+		x86_trace_fenced(d, src);
 		break;
 	case CPY:
 	case SMALL:

@@ -13,12 +13,6 @@
 
 #define PG 4096
 
-static int
-registered(const char *p)
-{
-	return Gran(p) >= 0;
-}
-
 static char
 file_byte(int fd, off_t off)
 {

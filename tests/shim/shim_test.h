@@ -118,6 +118,25 @@ ctr(const char *name)
 	return v;
 }
 
+/* registered -- the shim took p's mapping over (its msync is the shim's) */
+__attribute__((unused)) static int
+registered(const void *p)
+{
+	return Gran(p) >= 0;
+}
+
+/*
+ * flushed_by -- the bytes op(addr, len, fl) flushed (msync_bytes_flushed
+ * before and after); op must succeed
+ */
+__attribute__((unused)) static unsigned long
+flushed_by(int (*op)(void *, size_t, int), void *addr, size_t len, int fl)
+{
+	unsigned long before = ctr("msync_bytes_flushed");
+	CHECK(op(addr, len, fl) == 0);
+	return ctr("msync_bytes_flushed") - before;
+}
+
 /* a file of size bytes filled with byte c, path dir/name; returns the fd */
 __attribute__((unused)) static int
 make_file(const char *dir, const char *name, size_t size, int c,

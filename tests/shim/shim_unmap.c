@@ -10,12 +10,6 @@
 
 #define PG 4096
 
-static int
-registered(const char *p)
-{
-	return Gran(p) >= 0;
-}
-
 int
 main(void)
 {

@@ -8,7 +8,6 @@
  * BYTE granularity must flush nothing.  A deliberately broken copy shows
  * the checker does fail.
  */
-#include <immintrin.h>
 #include <signal.h>
 #include <stddef.h>
 #include <sys/mman.h>
@@ -45,20 +44,6 @@ add_case(int v, enum pmem2_granularity g, enum top op, size_t off,
 	Cases[Ncases++] = (struct tcase){ v, g, op, off, len, flags };
 }
 
-/* bad_nt_copy/good_nt_copy -- the checker's own negative/positive control */
-static __attribute__((noinline)) void
-bad_nt_copy(char *d, const char *s)
-{
-	_mm_stream_si128((__m128i *)d, _mm_loadu_si128((const __m128i *)s));
-}
-
-static __attribute__((noinline)) void
-good_nt_copy(char *d, const char *s)
-{
-	bad_nt_copy(d, s);
-	_mm_sfence();
-}
-
 /* traced_call -- one case between two INT3 markers (the tracee side) */
 static __attribute__((noinline)) void
 traced_call(const struct tcase *t, struct pmem2_map *m)
@@ -79,10 +64,10 @@ traced_call(const struct tcase *t, struct pmem2_map *m)
 		m->persist_fn(d, t->len);
 		break;
 	case T_BAD:
-		bad_nt_copy(Pm, Src);
+		x86_trace_unfenced(Pm, Src);
 		break;
 	case T_GOOD:
-		good_nt_copy(Pm, Src);
+		x86_trace_fenced(Pm, Src);
 		break;
 	}
 	__asm__ volatile("int3" : : : "memory");

@@ -9,6 +9,7 @@
 #ifndef X86_TRACE_H
 #define X86_TRACE_H
 
+#include <immintrin.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/ptrace.h>
@@ -121,6 +122,23 @@ x86_step_to_marker(pid_t pid, struct trace *tr, int *st)
 				!WIFSTOPPED(*st) || WSTOPSIG(*st) != SIGTRAP)
 			return -1;
 	}
+}
+
+/*
+ * x86_trace_unfenced/x86_trace_fenced -- the checker's own negative and
+ * positive controls: one non-temporal store, without and with the fence
+ */
+static __attribute__((noinline, unused)) void
+x86_trace_unfenced(char *d, const char *s)
+{
+	_mm_stream_si128((__m128i *)d, _mm_loadu_si128((const __m128i *)s));
+}
+
+static __attribute__((noinline, unused)) void
+x86_trace_fenced(char *d, const char *s)
+{
+	x86_trace_unfenced(d, s);
+	_mm_sfence();
 }
 
 #endif /* X86_TRACE_H */

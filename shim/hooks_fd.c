@@ -140,6 +140,8 @@ ioctl(int fd, unsigned long req, ...)
 	va_end(ap);
 	struct uffdio_range r;
 	if (req == UFFDIO_REGISTER && !shim_in_hook &&
+			atomic_load_explicit(&shim_nmaps,
+				memory_order_relaxed) > 0 &&
 			read_own(&r, arg, sizeof(r))) {
 		uint64_t lo = r.start, len = r.len;
 		if (len && lo + len > lo && registry_may_overlap((void *)lo,

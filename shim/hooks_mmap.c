@@ -85,10 +85,15 @@ fork_advice_one(void *ctx, const struct registry_entry *e)
  * slower but safe), and the child drops marked entries.  MADV_DOFORK
  * unmarks only a mapping it covers entirely.
  */
+static _Atomic bool Any_dontfork;	/* a mark was ever set: the child
+					 * has something to drop */
+
 void
 shim_maps_fork_advice(uintptr_t lo, uintptr_t hi, bool dontfork)
 {
 	struct fork_advice a = { lo, hi, dontfork };
+	if (dontfork)
+		atomic_store(&Any_dontfork, true);
 	registry_lock();
 	(void) shim_each_overlap(lo, hi, fork_advice_one, &a);
 	registry_unlock();
@@ -111,9 +116,10 @@ void
 shim_maps_atfork(int phase)
 {
 	shim_mutex_atfork(&Alloc_lock, phase);
-	if (phase == 2) {
+	if (phase == 2 && atomic_load(&Any_dontfork)) {
 		/* one thread left; the registry's own child handler may not
-		 * have run yet */
+		 * have run yet.  Without any MADV_DONTFORK a fork walks
+		 * nothing. */
 		registry_atfork_child();
 		(void) shim_each_overlap(0, UINTPTR_MAX, drop_dontfork_one,
 				NULL);

@@ -86,9 +86,11 @@ registry_overlaps(uintptr_t start, uintptr_t end, struct registry_entry *out,
 	struct reg_array *arr = reader_enter();
 	for (size_t i = first_after(arr, start, true);
 			i < arr->n && arr->e[i].start < end; i++) {
-		if (count < max)
-			out[count] = arr->e[i];
-		count++;
+		if (count == max) {
+			count++;	/* "more": not how many more */
+			break;
+		}
+		out[count++] = arr->e[i];
 	}
 	reader_exit();
 	return count;

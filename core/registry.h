@@ -94,7 +94,9 @@ bool registry_lookup(const void *addr, struct registry_entry *out);
 
 /*
  * registry_overlaps -- copy up to max entries overlapping [start, end), in
- * address order, into out; returns how many overlap in all (may be > max).
+ * address order, into out; returns how many it copied, or max + 1 when more
+ * overlap (without counting them: a caller walking a range in batches would
+ * otherwise pay for the whole rest of it on every batch).
  */
 size_t registry_overlaps(uintptr_t start, uintptr_t end,
 	struct registry_entry *out, size_t max);

@@ -44,7 +44,11 @@ Test(registry, insert_lookup_remove)
 	cr_assert_eq(all[1].obj, &Objs[2]);
 	cr_assert_eq(all[2].obj, &Objs[0]);
 	cr_assert_eq(registry_overlaps(0x2000, 0x3000, all, 4), 0);
-	cr_assert_eq(registry_overlaps(0, 0x10000, all, 1), 3);
+	/* more than max: max + 1, whatever the rest */
+	cr_assert_eq(registry_overlaps(0, 0x10000, all, 1), 2);
+	cr_assert_eq(all[0].obj, &Objs[1]);
+	cr_assert_eq(registry_overlaps(0, 0x10000, all, 2), 3);
+	cr_assert_eq(registry_overlaps(0, 0x10000, all, 3), 3);
 
 	cr_assert_eq(registry_resize(&Objs[1], 0x1000, 0x3001), -EEXIST);
 	cr_assert_eq(registry_resize(&Objs[1], 0x0, 0x3000), 0);

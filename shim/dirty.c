@@ -21,9 +21,12 @@
  * to flushing every resident page, for good.  Kernels without the feature
  * refuse UFFDIO_API or the ioctl, and mincore is used from the start.
  *
- * Only emulated DAX is tracked.  Real fsdax/devdax keep mincore, which
- * there means "pages this process faulted in": the kernels that have
- * WP_ASYNC could not be tested on real DAX here (the guest runs 6.1).
+ * Only emulated DAX on page-cache files is tracked.  Real fsdax/devdax
+ * keep mincore, which there means "pages this process faulted in": in
+ * Linux 6.12 (tried in the QEMU guest) a load after UFFDIO_WRITEPROTECT
+ * faults forever on fsdax and raises SIGBUS on device DAX, and stores to a
+ * huge-page DAX mapping re-protected by PAGEMAP_SCAN are never reported
+ * written.  classify.c never calls a file the kernel maps as DAX emulated.
  */
 #include <errno.h>
 #include <fcntl.h>

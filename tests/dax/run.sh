@@ -11,6 +11,9 @@
 #                       (the oracle; also the stand-in while ours is missing)
 #   --persistence P     mem-ctrl (default, ADR), cpu (eADR) or none: the NFIT
 #                       platform capability, i.e. the regions' persistence_domain
+#   --kernel SERIES     boot the newest Debian kernel of this series (default
+#                       6.1, Debian 12's own; 6.12 is its newest, with
+#                       userfaultfd WP_ASYNC and PAGEMAP_SCAN)
 #   --file PATH         copy PATH into the guest's /files (on PATH, $DAX_FILES)
 #   --args-file F       read more arguments from F, one per line
 #   --timeout SEC       limit for the whole guest run (default 300)
@@ -40,12 +43,12 @@ trap 'rc=$?; echo "dax-run: error: line $LINENO: $BASH_COMMAND (exit $rc)" >&2' 
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 CACHE=${PMEMSHIM_DAX_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/pmemshim-dax}
-PKGS=(qemu-system-x86 busybox-static cpio kmod xz-utils e2fsprogs xfsprogs ndctl daxctl)
+PKGS=(qemu-system-x86 busybox-static cpio kmod xz-utils zstd e2fsprogs xfsprogs ndctl daxctl)
 # guest kernel modules; modprobe resolves their dependencies and order
 MODULES=(nfit nd_pmem nd_btt dax_pmem device_dax ext4 xfs crc32c-intel)
 SYSLIB=/usr/lib/x86_64-linux-gnu/libpmem2.so.1
 
-BUILD="" PMDK=0 PERSIST=mem-ctrl TIMEOUT=300 TEST_TIMEOUT=120 LOG="" VERBOSE=0
+BUILD="" PMDK=0 PERSIST=mem-ctrl KSERIES=6.1 TIMEOUT=300 TEST_TIMEOUT=120 LOG="" VERBOSE=0
 TESTS=() FILES=()
 
 msg() { echo "dax-run: $*" >&2; }
@@ -59,6 +62,7 @@ parse_args() {
 		--build) BUILD=${2:?}; shift 2 ;;
 		--pmdk) PMDK=1; shift ;;
 		--persistence) PERSIST=${2:?}; shift 2 ;;
+		--kernel) KSERIES=${2:?}; shift 2 ;;
 		--file) FILES+=("${2:?}"); shift 2 ;;
 		--args-file)
 			local -a more=()
@@ -81,6 +85,7 @@ parse_args "$@"
 [ -d "$BUILD" ] || die "build directory $BUILD does not exist"
 BUILD=$(cd "$BUILD" && pwd)
 case "$PERSIST" in mem-ctrl|cpu|none) ;; *) die "--persistence must be mem-ctrl, cpu or none" ;; esac
+[[ "$KSERIES" =~ ^[0-9]+\.[0-9]+$ ]] || die "--kernel must be a series such as 6.1 or 6.12"
 if [ ${#TESTS[@]} -eq 0 ] && [ -f "$BUILD/tests/dax/dax-guest.args" ]; then
 	parse_args --args-file "$BUILD/tests/dax/dax-guest.args"
 fi
@@ -150,15 +155,18 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # ------------------------------------------------------------ guest kernel
-# The newest cached kernel is reused; otherwise Debian's current one is
-# downloaded and unpacked (never installed on the host).
-KVER=$(find "$CACHE/kernel" -mindepth 1 -maxdepth 1 -type d ! -name '*.tmp' -printf '%f\n' 2>/dev/null | sort -V | tail -n 1 || true)
+# The newest cached kernel of the series is reused; otherwise the newest
+# one apt knows is downloaded and unpacked (never installed on the host).
+# Names: linux-image-6.1.0-56-amd64, linux-image-6.12.117+deb12-amd64 (not
+# the -cloud-/-rt- flavours, -dbg or -unsigned).
+kre="^${KSERIES//./\\.}\\.[0-9]+[-+][^-]*-amd64\$"
+KVER=$(find "$CACHE/kernel" -mindepth 1 -maxdepth 1 -type d ! -name '*.tmp' -printf '%f\n' 2>/dev/null | grep -E "$kre" | sort -V | tail -n 1 || true)
 if [ -z "$KVER" ] || [ ! -s "$CACHE/kernel/$KVER/vmlinux" ]; then
-	kpkg() { apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ && !n++ {print $2}'; }
-	KPKG=$(kpkg)
-	[ -n "$KPKG" ] || { apt-get update -qq >&2 || true; KPKG=$(kpkg); }
-	[ -n "$KPKG" ] || skip "cannot find Debian's kernel package (linux-image-amd64)"
-	KVER=${KPKG#linux-image-}
+	kpkg() { apt-cache pkgnames linux-image- 2>/dev/null | sed -n 's/^linux-image-//p' | grep -E "$kre" | sort -V | tail -n 1; }
+	KVER=$(kpkg || true)
+	[ -n "$KVER" ] || { apt-get update -qq >&2 || true; KVER=$(kpkg || true); }
+	[ -n "$KVER" ] || skip "cannot find a Debian kernel package of series $KSERIES (linux-image-$KSERIES.*-amd64)"
+	KPKG=linux-image-$KVER
 	msg "downloading and unpacking $KPKG into $CACHE/kernel/$KVER"
 	mkdir -p "$CACHE/kernel"
 	dl=$(mktemp -d "$CACHE/dl.XXXXXX")
@@ -173,11 +181,18 @@ if [ -z "$KVER" ] || [ ! -s "$CACHE/kernel/$KVER/vmlinux" ]; then
 	rm -rf "$dl"
 	depmod -b "$kdir.tmp" "$KVER" # the .deb ships no modules.dep
 	# PVH boot of the ELF vmlinux (CONFIG_PVH) skips SeaBIOS and the in-guest
-	# decompression: ~2.8 s faster under TCG than the bzImage.
+	# decompression: ~2.8 s faster under TCG than the bzImage.  6.1 packs
+	# it with xz, 6.12 with zstd.
 	vmlinuz=$kdir.tmp/boot/vmlinuz-$KVER
-	off=$(LC_ALL=C grep -obUaP '\xfd7zXZ\x00' "$vmlinuz" | awk -F: 'NR == 1 {print $1}')
-	[ -n "$off" ] || die "no xz stream in $vmlinuz"
-	tail -c +$((off + 1)) "$vmlinuz" | xz -dc --single-stream > "$kdir.tmp/vmlinux" 2>/dev/null || true
+	off=$(LC_ALL=C grep -obUaP '\xfd7zXZ\x00' "$vmlinuz" | awk -F: 'NR == 1 {print $1}' || true)
+	if [ -n "$off" ]; then
+		tail -c +$((off + 1)) "$vmlinuz" | xz -dc --single-stream > "$kdir.tmp/vmlinux" 2>/dev/null || true
+	else
+		off=$(LC_ALL=C grep -obUaP '\x28\xb5\x2f\xfd' "$vmlinuz" | awk -F: 'NR == 1 {print $1}' || true)
+		[ -n "$off" ] || die "no xz or zstd stream in $vmlinuz"
+		# zstd stops at the end of the first frame; what follows is not ours
+		tail -c +$((off + 1)) "$vmlinuz" | zstd -dcq 2>/dev/null > "$kdir.tmp/vmlinux" || true
+	fi
 	[ "$(head -c 4 "$kdir.tmp/vmlinux" | od -An -tx1 | tr -d ' ')" = 7f454c46 ] ||
 		die "could not extract vmlinux from $vmlinuz"
 	mv "$kdir.tmp" "$kdir"

@@ -29,34 +29,34 @@ mkdir plain
 dump plain/db.tdb > plain.dump
 
 dax_mounts | while read -r mnt fs opt; do
-for how in told-nothing listed-with-dax-off; do
-	db=$mnt/tdb r=$W/$fs-$how
-	rm -rf "$db"
-	mkdir "$db"
-	if [ $how = told-nothing ]; then
-		set -- tdbtool
-	else
-		set -- env PMEMSHIM_DAX=off PMEMSHIM_DAX_PATHS="$mnt" tdbtool
-	fi
-	shim_run "$r" "$db" "$@" < script ||
-		fail "$fs: tdbtool under the shim ($how): $(tail -n 3 "$r/err")"
-	sed 's/^/  /' "$r/stats.txt"
-	# 300 transactions, each msyncs the map at least once
-	check_shim "$r" "tdbtool on $fs-DAX ($how)" 300
-	[ "$(stat "$r" maps_dirty_tracked)" = 0 ] ||
-		fail "$fs ($how): a real-DAX mapping got userfaultfd tracking"
+	for how in told-nothing listed-with-dax-off; do
+		db=$mnt/tdb r=$W/$fs-$how
+		rm -rf "$db"
+		mkdir "$db"
+		if [ $how = told-nothing ]; then
+			set -- tdbtool
+		else
+			set -- env PMEMSHIM_DAX=off PMEMSHIM_DAX_PATHS="$mnt" tdbtool
+		fi
+		shim_run "$r" "$db" "$@" < script ||
+			fail "$fs: tdbtool under the shim ($how): $(tail -n 3 "$r/err")"
+		sed 's/^/  /' "$r/stats.txt"
+		# 300 transactions, each msyncs the map at least once
+		check_shim "$r" "tdbtool on $fs-DAX ($how)" 300
+		[ "$(stat "$r" maps_dirty_tracked)" = 0 ] ||
+			fail "$fs ($how): a real-DAX mapping got userfaultfd tracking"
 
-	remount "$mnt" "$fs" "$opt"
-	echo check | tdbtool "$db/db.tdb" > "$r/check.out" 2>&1
-	grep -q "integrity is OK" "$r/check.out" ||
-		fail "$fs: tdbtool check after remount: $(cat "$r/check.out")"
-	dump "$db/db.tdb" > "$r/dax.dump"
-	n=$(wc -l < "$r/dax.dump")
-	[ "$n" -gt 200 ] || fail "$fs: only $n records after remount"
-	grep -q 'key(6) = "key299"' "$r/dax.dump" || fail "$fs: last insert missing after remount"
-	same_data plain.dump "$r/dax.dump" "tdbtool on $fs-DAX"
-	rm -rf "$db"
-	echo "ok: tdbtool under the shim on $fs-DAX ($how), $n records identical to the reference after remount"
-done
+		remount "$mnt" "$fs" "$opt"
+		echo check | tdbtool "$db/db.tdb" > "$r/check.out" 2>&1
+		grep -q "integrity is OK" "$r/check.out" ||
+			fail "$fs: tdbtool check after remount: $(cat "$r/check.out")"
+		dump "$db/db.tdb" > "$r/dax.dump"
+		n=$(wc -l < "$r/dax.dump")
+		[ "$n" -gt 200 ] || fail "$fs: only $n records after remount"
+		grep -q 'key(6) = "key299"' "$r/dax.dump" || fail "$fs: last insert missing after remount"
+		same_data plain.dump "$r/dax.dump" "tdbtool on $fs-DAX"
+		rm -rf "$db"
+		echo "ok: tdbtool under the shim on $fs-DAX ($how), $n records identical to the reference after remount"
+	done
 done || exit 1
 echo PASS

@@ -184,15 +184,16 @@ if [ -z "$KVER" ] || [ ! -s "$CACHE/kernel/$KVER/vmlinux" ]; then
 	# decompression: ~2.8 s faster under TCG than the bzImage.  6.1 packs
 	# it with xz, 6.12 with zstd.
 	vmlinuz=$kdir.tmp/boot/vmlinuz-$KVER
-	off=$(LC_ALL=C grep -obUaP '\xfd7zXZ\x00' "$vmlinuz" | awk -F: 'NR == 1 {print $1}' || true)
-	if [ -n "$off" ]; then
-		tail -c +$((off + 1)) "$vmlinuz" | xz -dc --single-stream > "$kdir.tmp/vmlinux" 2>/dev/null || true
+	# first_at MAGIC -- byte offset of the first MAGIC in $vmlinuz, or nothing
+	first_at() { LC_ALL=C grep -obUaP "$1" "$vmlinuz" | awk -F: 'NR == 1 {print $1}' || true; }
+	if off=$(first_at '\xfd7zXZ\x00') && [ -n "$off" ]; then
+		unpack=(xz -dc --single-stream)
+	elif off=$(first_at '\x28\xb5\x2f\xfd') && [ -n "$off" ]; then
+		unpack=(zstd -dcq) # it fails on what follows the first frame: not ours
 	else
-		off=$(LC_ALL=C grep -obUaP '\x28\xb5\x2f\xfd' "$vmlinuz" | awk -F: 'NR == 1 {print $1}' || true)
-		[ -n "$off" ] || die "no xz or zstd stream in $vmlinuz"
-		# zstd stops at the end of the first frame; what follows is not ours
-		tail -c +$((off + 1)) "$vmlinuz" | zstd -dcq 2>/dev/null > "$kdir.tmp/vmlinux" || true
+		die "no xz or zstd stream in $vmlinuz"
 	fi
+	tail -c +$((off + 1)) "$vmlinuz" | "${unpack[@]}" > "$kdir.tmp/vmlinux" 2>/dev/null || true
 	[ "$(head -c 4 "$kdir.tmp/vmlinux" | od -An -tx1 | tr -d ' ')" = 7f454c46 ] ||
 		die "could not extract vmlinux from $vmlinuz"
 	mv "$kdir.tmp" "$kdir"

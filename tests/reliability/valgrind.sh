@@ -21,7 +21,10 @@ command -v valgrind >/dev/null || { echo "valgrind.sh: SKIP: no valgrind" >&2; e
 here=$(cd "$(dirname "$0")" && pwd)	# absolute: children may chdir
 logs=$(mktemp -d /tmp/pmemshim-vg.XXXXXX)
 trap 'rm -rf "$logs"' EXIT
+# --fair-sched: the default lock can starve a thread for minutes while
+# another blocks and wakes on a condition variable (shim_alias did)
 valgrind -q --tool=memcheck --trace-children=yes --error-exitcode=99 \
+	--fair-sched=try \
 	--leak-check=full --errors-for-leak-kinds=definite,indirect \
 	--show-leak-kinds=definite,indirect \
 	--suppressions="$here/valgrind.supp" \

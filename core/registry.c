@@ -111,6 +111,12 @@ registry_lock(void)
 	pthread_mutex_lock(&Lock);
 }
 
+bool
+registry_trylock(void)
+{
+	return pthread_mutex_trylock(&Lock) == 0;
+}
+
 void
 registry_unlock(void)
 {

@@ -111,6 +111,8 @@ size_t registry_count(void);
  */
 void registry_lock(void);
 void registry_unlock(void);
+/* registry_trylock -- registry_lock if free (or ours), else false */
+bool registry_trylock(void);
 /*
  * registry_atfork_child -- make the registry usable in a fork's child (its
  * own pthread_atfork handler; idempotent, so a handler that must change

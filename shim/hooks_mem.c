@@ -81,6 +81,15 @@ real(int move)
  * reach memory before the next locked instruction anyway.
  * tests/shim/shim_fence.c single-steps the hooks to check it.
  */
+/* site -- the caller of a copy, for PMEMSHIM_STATS (not reentrant) */
+static void
+site(void *ip, size_t n)
+{
+	shim_in_hook = 1;
+	shim_site(SITE_COPY, ip, n);
+	shim_in_hook = 0;
+}
+
 __attribute__((noinline, cold)) static void *
 copy_slow(void *d, const void *s, size_t n, int move, void *ip)
 {
@@ -90,23 +99,40 @@ copy_slow(void *d, const void *s, size_t n, int move, void *ip)
 			!(m = shim_map_of(&e)) ||
 			(uintptr_t)d + n > e.end || n == 0)
 		return real(move)(d, s, n);
+	shim_count(ST_COPY_CALLS, 1);
+	shim_count(ST_COPY_BYTES, n);
+	if (!(n >= MOVER_MIN && shim_cfg.memcpy_nt &&
+			m->m.effective_granularity != PMEM2_GRANULARITY_PAGE)) {
+		if (shim_cfg.stats)
+			site(ip, n);
+		return real(move)(d, s, n);
+	}
+	/*
+	 * shim_in_hook covers our own work only, never the copy itself: a
+	 * copy can fault on the program's own terms (SIGBUS past an end of
+	 * file that another process moved), and a program that leaves its
+	 * handler with siglongjmp never comes back here.  Left set, it
+	 * would turn every later hook of the thread into a bare system
+	 * call -- munmap too, leaving the registry stale.  The movers call
+	 * nothing that could reach a hook.
+	 */
 	shim_in_hook = 1;
 	if (shim_cfg.stats)
 		shim_site(SITE_COPY, ip, n);
-	shim_count(ST_COPY_CALLS, 1);
-	shim_count(ST_COPY_BYTES, n);
-	if (n >= MOVER_MIN && shim_cfg.memcpy_nt &&
-			m->m.effective_granularity != PMEM2_GRANULARITY_PAGE) {
-		unsigned fl = PMEM2_F_MEM_NONTEMPORAL;	/* and drain */
-		if (move)
-			m->m.memmove_fn(d, s, n, fl);
-		else
-			m->m.memcpy_fn(d, s, n, fl);
-		shim_count(ST_COPY_NT_BYTES, n);
-	} else {
-		real(move)(d, s, n);
-	}
+	unsigned fl = PMEM2_F_MEM_NONTEMPORAL;	/* and drain */
+	void *to = d;
+	const void *from = s;
+	bool alias = shim_alias_enter(m, &e, &to, &from, n);
 	shim_in_hook = 0;
+	if (move)
+		m->m.memmove_fn(to, from, n, fl);
+	else
+		m->m.memcpy_fn(to, from, n, fl);
+	if (alias) {
+		shim_alias_leave(m);
+		shim_count(ST_COPY_ALIAS_BYTES, n);
+	}
+	shim_count(ST_COPY_NT_BYTES, n);
 	return d;
 }
 

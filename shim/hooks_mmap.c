@@ -41,19 +41,26 @@ map_alloc(void)
 	if (s)
 		Free_maps = s->next_free;
 	pthread_mutex_unlock(&Alloc_lock);
-	if (!s)
-		s = malloc(sizeof(*s));
+	if (!s && (s = malloc(sizeof(*s))))
+		atomic_init(&s->alias_users, 0);
 	if (s) {
-		memset(s, 0, sizeof(*s));
+		/* all but alias_users (see shim.h) */
+		memset(s, 0, offsetof(struct shim_map, alias_users));
 		s->m.shim_data = s;
 	}
 	return s;
 }
 
-/* map_retire -- back to the free list (never to malloc: see shim.h). */
+/*
+ * map_retire -- back to the free list (never to malloc: see shim.h).  One
+ * whose alias count is not zero is not reused: a copy through its alias
+ * never returned (alias.c), and the count would never fall.
+ */
 static void
 map_retire(struct shim_map *s)
 {
+	if (atomic_load(&s->alias_users))
+		return;
 	pthread_mutex_lock(&Alloc_lock);
 	s->next_free = Free_maps;
 	Free_maps = s;
@@ -106,6 +113,7 @@ drop_dontfork_one(void *ctx, const struct registry_entry *e)
 	(void) ctx;
 	struct shim_map *s = shim_map_of(e);
 	if (s && atomic_load(&s->dontfork) && registry_remove(&s->m) == 0) {
+		shim_alias_drop(s, false);
 		atomic_fetch_sub(&shim_nmaps, 1);
 		map_retire(s);
 	}
@@ -116,6 +124,9 @@ void
 shim_maps_atfork(int phase)
 {
 	shim_mutex_atfork(&Alloc_lock, phase);
+	if (phase == 2 && shim_alias_atfork_child())
+		for (struct shim_map *s = Free_maps; s; s = s->next_free)
+			atomic_store(&s->alias_users, 0);
 	if (phase == 2 && atomic_load(&Any_dontfork)) {
 		/* one thread left; the registry's own child handler may not
 		 * have run yet.  Without any MADV_DONTFORK a fork walks
@@ -252,6 +263,9 @@ trim_one(void *ctx, const struct registry_entry *e)
 		return -ENOMEM;
 	uintptr_t a = e->start, b = e->end;
 	int ret = 0;
+	/* the alias covers the entry as it is: it goes before the kernel
+	 * call, and a copy made after it uses a new one (alias.c) */
+	shim_alias_drop(s, false);
 	if (lo <= a && b <= hi) {
 		ret = registry_remove(&s->m);
 		if (!ret) {
@@ -570,11 +584,33 @@ call_protect(void *addr, size_t len, const int *args)
  * out unless the kernel refused it as a whole (EINVAL): other failures
  * can come after some of the range was already changed.
  */
+/* ban_alias_one -- no more mover alias for one entry (alias.c) */
+static int
+ban_alias_one(void *ctx, const struct registry_entry *e)
+{
+	(void) ctx;
+	struct shim_map *s = shim_map_of(e);
+	if (s)
+		shim_alias_drop(s, true);
+	return 0;
+}
+
 static int
 protect(void *addr, size_t len, int prot, int pkey)
 {
 	int args[2] = { prot, pkey };
 	bool drop = !(prot & PROT_READ) || pkey > 0;
+	/* any change of protection: the mover's alias would keep write
+	 * access the program may be taking away (alias.c) */
+	if (!shim_in_hook && len && (uintptr_t)addr + len > (uintptr_t)addr &&
+			registry_may_overlap(addr, len)) {
+		shim_in_hook = 1;
+		registry_lock();
+		(void) shim_each_overlap((uintptr_t)addr, (uintptr_t)addr +
+				len, ban_alias_one, NULL);
+		registry_unlock();
+		shim_in_hook = 0;
+	}
 	if (shim_in_hook || !drop || !len ||
 			!IS_ALIGNED((uintptr_t)addr, Pagesize) ||
 			(uintptr_t)addr + ALIGN_UP(len, Pagesize) <

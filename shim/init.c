@@ -206,7 +206,7 @@ warn_unknown(void)
 	static const char *const known[] = { "PMEMSHIM_DAX_PATHS",
 		"PMEMSHIM_DAX", "PMEMSHIM_GRANULARITY", "PMEMSHIM_MEMCPY",
 		"PMEMSHIM_FILTER", "PMEMSHIM_LOG", "PMEMSHIM_STATS",
-		"PMEMSHIM_TRACK", NULL };
+		"PMEMSHIM_TRACK", "PMEMSHIM_ALIAS", NULL };
 	for (char **e = environ; e && *e; e++) {
 		if (strncmp(*e, "PMEMSHIM_", 9) != 0)
 			continue;
@@ -219,7 +219,8 @@ warn_unknown(void)
 		if (!known[i])
 			shim_log(1, "unknown variable %.*s ignored (known: "
 				"PMEMSHIM_DAX_PATHS, _DAX, _GRANULARITY, "
-				"_MEMCPY, _FILTER, _LOG, _STATS, _TRACK)",
+				"_MEMCPY, _FILTER, _LOG, _STATS, _TRACK, "
+				"_ALIAS)",
 				(int)(n < 64 ? n : 64), *e);
 	}
 }
@@ -249,6 +250,8 @@ init_once(void)
 	static const char *const tr[] = { "auto", "off", NULL };
 	shim_cfg.track_dirty = parse_choice("PMEMSHIM_TRACK",
 			env_get("PMEMSHIM_TRACK"), tr, 0) == 0;
+	shim_cfg.alias = parse_choice("PMEMSHIM_ALIAS",
+			env_get("PMEMSHIM_ALIAS"), tr, 0) == 0;
 	static const char *const gr[] = { "CACHE_LINE", "BYTE", "CACHELINE",
 		NULL };
 	shim_cfg.emu_gran = parse_choice("PMEMSHIM_GRANULARITY",

@@ -22,6 +22,7 @@ struct shim_config {
 	bool detect_real;	/* PMEMSHIM_DAX=auto */
 	bool memcpy_nt;		/* PMEMSHIM_MEMCPY=nt */
 	bool track_dirty;	/* PMEMSHIM_TRACK=auto */
+	bool alias;		/* PMEMSHIM_ALIAS=auto */
 	int log_level;		/* PMEMSHIM_LOG: 0 off ... 3 every hook */
 	int stats;		/* PMEMSHIM_STATS: 0 off, 1 stderr, 2 file */
 	enum pmem2_granularity emu_gran;	/* PMEMSHIM_GRANULARITY */
@@ -105,7 +106,17 @@ struct shim_map {
 				 * their range written (dirty.c) */
 	_Atomic bool dontfork;	/* MADV_DONTFORK touched it: a fork's child
 				 * does not have it (hooks_mmap.c) */
+	/* the mover's view of [alias_lo, alias_hi), 0 if none (alias.c) */
+	_Atomic uintptr_t alias;
+	uintptr_t alias_lo, alias_hi;
+	_Atomic bool alias_banned;	/* mprotect touched the mapping, or
+					 * no alias could be made */
+	_Atomic unsigned copies;	/* mover copies into it so far */
 	struct shim_map *next_free;
+	/* copies through the alias now: last, as map_alloc keeps it when
+	 * the struct is reused (a copy that looked the mapping up before
+	 * it went may still be counting) */
+	_Atomic unsigned alias_users;
 };
 
 /*
@@ -184,6 +195,30 @@ void shim_dirty_atfork(int phase);
  */
 void shim_dirty_fds_closing(unsigned lo, unsigned hi);
 
+/* ---- the mover's alias of a tracked mapping (alias.c) -------------- */
+
+/*
+ * shim_alias_enter -- for a mover copy of n bytes to *d (from *src) in
+ * shim mapping s (registry entry e): true, with *d (and *src when it lies
+ * in the same mapping) moved into the alias, and the alias held until
+ * shim_alias_leave; false: copy where the program said.
+ */
+bool shim_alias_enter(struct shim_map *s, const struct registry_entry *e,
+	void **d, const void **src, size_t n);
+void shim_alias_leave(struct shim_map *s);
+/*
+ * shim_alias_drop -- unmap s's alias once no copy uses it (registry lock
+ * held); ban: never make another (mprotect).
+ */
+void shim_alias_drop(struct shim_map *s, bool ban);
+/*
+ * shim_alias_atfork_child -- in a fork's child, before anything may drop
+ * an alias: no copy is in flight there.  Resets the counts of the mappings
+ * in the registry; true when retired ones must be reset too (an alias was
+ * ever made).
+ */
+bool shim_alias_atfork_child(void);
+
 /* ---- statistics (stats.c) ------------------------------------------ */
 
 enum shim_counter {
@@ -208,6 +243,10 @@ enum shim_counter {
 	ST_COPY_CALLS,		/* memcpy/memmove into a DAX mapping */
 	ST_COPY_BYTES,
 	ST_COPY_NT_BYTES,	/* of which through the core's mover */
+	ST_COPY_ALIAS_BYTES,	/* of which through an alias (no fault, no
+				 * flush at msync) */
+	ST_ALIASES,		/* aliases made */
+	ST_ALIASES_LEFT,	/* left mapped: a copy never returned */
 	ST_UNMAPS,		/* munmap/mremap/MAP_FIXED over DAX ranges */
 	ST_PROTECT_DROPS,	/* mprotect without read access over DAX
 				 * ranges: those leave the registry */

@@ -130,6 +130,9 @@ static const char *const Names[ST_NCOUNTERS] = {
 	[ST_COPY_CALLS] = "copies_into_dax",
 	[ST_COPY_BYTES] = "bytes_copied_into_dax",
 	[ST_COPY_NT_BYTES] = "bytes_moved_by_core",
+	[ST_COPY_ALIAS_BYTES] = "bytes_moved_through_alias",
+	[ST_ALIASES] = "mover_aliases_made",
+	[ST_ALIASES_LEFT] = "mover_aliases_left_mapped",
 	[ST_UNMAPS] = "unmaps_of_dax_ranges",
 	[ST_PROTECT_DROPS] = "protects_dropping_dax_ranges",
 };

@@ -122,7 +122,8 @@ main(int argc, char **argv)
 		"0x10", "\xff\xfe", "a:b::c", "/nonexistent/dir", longv };
 	const size_t ng = sizeof(garbage) / sizeof(garbage[0]);
 	const char *names[] = { "PMEMSHIM_LOG", "PMEMSHIM_DAX",
-		"PMEMSHIM_MEMCPY", "PMEMSHIM_TRACK", "PMEMSHIM_GRANULARITY",
+		"PMEMSHIM_MEMCPY", "PMEMSHIM_TRACK", "PMEMSHIM_ALIAS",
+		"PMEMSHIM_GRANULARITY",
 		"PMEMSHIM_DAX_PATHS", "PMEMSHIM_STATS", "PMEMSHIM_FILTER",
 		"PMEMSHIM_BOGUS", "PMEMSHIM_DAX_PATH", "PMEMSHIM_" };
 	char cwd[512];

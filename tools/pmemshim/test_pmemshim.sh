@@ -23,7 +23,7 @@ vars=$(grep -o 'env_get("PMEMSHIM_[A-Z_]*")' "$SRC/shim/init.c" |
 for v in $vars; do
 	grep -q "$v" "$W/help" || fail "--help does not mention $v"
 done
-for o in --dax-path --stats --log --dax --granularity --memcpy --track --filter \
+for o in --dax-path --stats --log --dax --granularity --memcpy --track --alias --filter \
 		--lib --print-env --help --version; do
 	grep -q -- "$o" "$W/help" || fail "--help does not mention $o"
 done
@@ -47,6 +47,7 @@ bad "is not one of" --dax maybe -- true
 bad "is not one of" --granularity PAGE -- true
 bad "is not one of" --memcpy fast -- true
 bad "is not one of" --track maybe -- true
+bad "is not one of" --alias maybe -- true
 bad "is not a directory" --dax-path "$W/missing" -- true
 bad "contains ':'" --dax-path "$W:/tmp" -- true
 bad "is not a file" --lib "$W/nolib.so" -- true
@@ -56,7 +57,8 @@ bad "leave --stats out" --stats=0 -- true
 # options -> environment (print-env and the real environment agree)
 mkdir "$W/d1" "$W/d2"
 "$L" --dax-path "$W/d1" --dax-path="$W/d2" --stats=rel.txt --log 2 \
-	--dax off --granularity byte --memcpy off --track off --filter a:b \
+	--dax off --granularity byte --memcpy off --track off --alias off \
+	--filter a:b \
 	--print-env \
 	>"$W/env" || fail "--print-env exit $?"
 expect() { grep -qx "$1" "$W/env" || fail "--print-env lacks $1"; }
@@ -68,6 +70,7 @@ expect "PMEMSHIM_DAX=off"
 expect "PMEMSHIM_GRANULARITY=BYTE"
 expect "PMEMSHIM_MEMCPY=off"
 expect "PMEMSHIM_TRACK=off"
+expect "PMEMSHIM_ALIAS=off"
 expect "PMEMSHIM_FILTER=a:b"
 LD_PRELOAD=/x.so "$L" --stats -- sh -c 'echo "$LD_PRELOAD|$PMEMSHIM_STATS"' \
 	>"$W/real" 2>/dev/null || fail "run sh"

@@ -56,14 +56,16 @@ map_alloc(void)
  * whose alias count is not zero is not reused: a copy through its alias
  * never returned (alias.c), and the count would never fall.
  */
+static struct shim_map *Stuck_maps;	/* those, kept (Alloc_lock) */
+
 static void
 map_retire(struct shim_map *s)
 {
-	if (atomic_load(&s->alias_users))
-		return;
 	pthread_mutex_lock(&Alloc_lock);
-	s->next_free = Free_maps;
-	Free_maps = s;
+	struct shim_map **list = atomic_load(&s->alias_users) ? &Stuck_maps :
+		&Free_maps;
+	s->next_free = *list;
+	*list = s;
 	pthread_mutex_unlock(&Alloc_lock);
 }
 

@@ -133,7 +133,7 @@ shim_alias_enter(struct shim_map *s, const struct registry_entry *e,
 			 * addresses); one straddling the alias cannot */
 			bool src_in = in(from, n, lo, hi);
 			if (in(dst, n, lo, hi) && (src_in ||
-					from + n <= e->start || from >= e->end)) {
+					from + n <= lo || from >= hi)) {
 				*d = (void *)(a + (dst - lo));
 				if (src_in)
 					*src = (const void *)(a + (from - lo));

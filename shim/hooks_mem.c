@@ -68,6 +68,15 @@ real(int move)
 			memory_order_relaxed);
 }
 
+/* site -- the caller of a copy, for PMEMSHIM_STATS (not reentrant) */
+static void
+site(void *ip, size_t n)
+{
+	shim_in_hook = 1;
+	shim_site(SITE_COPY, ip, n);
+	shim_in_hook = 0;
+}
+
 /*
  * copy_slow -- d is inside the registry's bounds: the core's mover when d
  * really is in a shim mapping, libc otherwise.  The mover ends with a
@@ -81,15 +90,6 @@ real(int move)
  * reach memory before the next locked instruction anyway.
  * tests/shim/shim_fence.c single-steps the hooks to check it.
  */
-/* site -- the caller of a copy, for PMEMSHIM_STATS (not reentrant) */
-static void
-site(void *ip, size_t n)
-{
-	shim_in_hook = 1;
-	shim_site(SITE_COPY, ip, n);
-	shim_in_hook = 0;
-}
-
 __attribute__((noinline, cold)) static void *
 copy_slow(void *d, const void *s, size_t n, int move, void *ip)
 {
@@ -101,12 +101,11 @@ copy_slow(void *d, const void *s, size_t n, int move, void *ip)
 		return real(move)(d, s, n);
 	shim_count(ST_COPY_CALLS, 1);
 	shim_count(ST_COPY_BYTES, n);
+	if (shim_cfg.stats)
+		site(ip, n);
 	if (!(n >= MOVER_MIN && shim_cfg.memcpy_nt &&
-			m->m.effective_granularity != PMEM2_GRANULARITY_PAGE)) {
-		if (shim_cfg.stats)
-			site(ip, n);
+			m->m.effective_granularity != PMEM2_GRANULARITY_PAGE))
 		return real(move)(d, s, n);
-	}
 	/*
 	 * shim_in_hook covers our own work only, never the copy itself: a
 	 * copy can fault on the program's own terms (SIGBUS past an end of
@@ -117,8 +116,6 @@ copy_slow(void *d, const void *s, size_t n, int move, void *ip)
 	 * nothing that could reach a hook.
 	 */
 	shim_in_hook = 1;
-	if (shim_cfg.stats)
-		shim_site(SITE_COPY, ip, n);
 	unsigned fl = PMEM2_F_MEM_NONTEMPORAL;	/* and drain */
 	void *to = d;
 	const void *from = s;

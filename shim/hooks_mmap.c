@@ -51,13 +51,14 @@ map_alloc(void)
 	return s;
 }
 
+static struct shim_map *Stuck_maps;	/* never reused (Alloc_lock) */
+
 /*
  * map_retire -- back to the free list (never to malloc: see shim.h).  One
- * whose alias count is not zero is not reused: a copy through its alias
- * never returned (alias.c), and the count would never fall.
+ * whose alias count is not zero goes to Stuck_maps instead, never to be
+ * reused: a copy through its alias never returned (alias.c), and the
+ * count would never fall.
  */
-static struct shim_map *Stuck_maps;	/* those, kept (Alloc_lock) */
-
 static void
 map_retire(struct shim_map *s)
 {

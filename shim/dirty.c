@@ -318,8 +318,8 @@ pagemap_fd(void)
 #define DENSE_MIN_PAGES 16
 #define DENSE_RUNS 4
 
-static void
-note_density(struct shim_map *s, uintptr_t lo, uintptr_t hi, size_t written)
+void
+shim_dirty_note(struct shim_map *s, uintptr_t lo, uintptr_t hi, size_t written)
 {
 	if (hi - lo < DENSE_MIN_PAGES * (size_t)Pagesize ||
 			written * 2 < hi - lo) {
@@ -392,7 +392,6 @@ shim_dirty_flush(struct shim_map *s, uintptr_t lo, uintptr_t hi,
 	if (fd < 0)
 		return -1;
 	struct page_region vec[64];
-	size_t before = *flushed;
 	bool fast = hi - lo > FAST_SCAN_MIN;
 	while (*stop < hi) {
 		struct pm_scan_arg a = {
@@ -409,6 +408,7 @@ shim_dirty_flush(struct shim_map *s, uintptr_t lo, uintptr_t hi,
 			.return_mask = PAGE_IS_WRITTEN,
 		};
 		long n = ioctl(fd, PAGEMAP_SCAN, &a);
+		shim_count(ST_SCANS, 1);
 		if (n < 0)
 			return -1;
 		/* the pages listed are protected again: flush them now, the
@@ -427,9 +427,22 @@ shim_dirty_flush(struct shim_map *s, uintptr_t lo, uintptr_t hi,
 			return -1;	/* no progress: never loop */
 		*stop = a.walk_end;
 	}
-	if (reprotect)
-		note_density(s, lo, hi, *flushed - before);
 	return 0;
+}
+
+bool
+shim_dirty_intact(uintptr_t lo, uintptr_t hi)
+{
+	int fd = pagemap_fd();
+	struct pm_scan_arg a = {
+		.size = sizeof(a),
+		.flags = PM_SCAN_CHECK_WPASYNC,
+		.start = lo,
+		.end = hi,
+		.category_mask = PAGE_IS_WRITTEN,
+		.return_mask = PAGE_IS_WRITTEN,
+	};
+	return fd >= 0 && ioctl(fd, PAGEMAP_SCAN, &a) >= 0;
 }
 
 /* release_one -- end the tracking of one shim mapping (both locks held) */

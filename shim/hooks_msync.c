@@ -81,6 +81,69 @@ flush_mincore(struct shim_map *s, uintptr_t lo, uintptr_t hi, int flags,
 }
 
 /*
+ * recheck_one -- after a scan over several tracked mappings failed: is
+ * this one still tracked?  Those that are not, are not from now on.
+ */
+static int
+recheck_one(void *ctx, const struct registry_entry *e)
+{
+	struct shim_map *s = shim_map_of(e);
+	const uintptr_t *r = ctx;
+	uintptr_t lo = e->start > r[0] ? e->start : r[0];
+	uintptr_t hi = e->end < r[1] ? e->end : r[1];
+	if (s && atomic_load_explicit(&s->tracked, memory_order_relaxed) &&
+			!shim_dirty_intact(lo, hi)) {
+		atomic_store(&s->tracked, false);
+		shim_log(2, "written-page tracking lost for %p: %s",
+			(void *)e->start, strerror(errno));
+	}
+	return 0;
+}
+
+/*
+ * flush_tracked -- flush the written pages of [lo, hi), which lies in
+ * tracked mappings all flushed by s->m.flush_fn (one = all of it in s:
+ * then its density is noted, and a lost tracking is s's).  Returns as
+ * flush_resident.
+ */
+static int
+flush_tracked(struct shim_map *s, uintptr_t lo, uintptr_t hi, int flags,
+		bool one, size_t *flushed, size_t *skipped)
+{
+	bool reprotect = !(flags & MS_ASYNC);
+	size_t done = 0;
+	uintptr_t stop;
+	int r = shim_dirty_flush(s, lo, hi, reprotect, &done, &stop);
+	*flushed += done;
+	if (r == 0) {
+		*skipped += hi - lo - done;
+		if (reprotect && one)
+			shim_dirty_note(s, lo, hi, done);
+		return 0;
+	}
+	/*
+	 * Tracking lost (fork, mremap, descriptor closed): from here on
+	 * every resident page, which is always enough.  The failed scan may
+	 * have protected pages it never listed, in any mapping it reached:
+	 * the fallback covers all it was given.  A scan over several
+	 * mappings does not say whose tracking is gone: each is asked.
+	 */
+	if (one) {
+		atomic_store(&s->tracked, false);
+		shim_log(2, "written-page tracking lost for %p: %s",
+			(void *)lo, strerror(errno));
+	}
+	int ret = flush_mincore(s, stop, hi, flags, flushed, skipped);
+	if (!one) {
+		int saved = errno;
+		uintptr_t r[2] = { lo, hi };
+		(void) shim_each_overlap(lo, hi, recheck_one, r);
+		errno = saved;
+	}
+	return ret;
+}
+
+/*
  * flush_resident -- flush [lo, hi) of s where the pages are resident.
  * Returns 0, or -1 with errno when mincore refused (then the kernel msync
  * of that chunk was asked for instead, and its result is returned).
@@ -93,23 +156,8 @@ flush_resident(struct shim_map *s, uintptr_t lo, uintptr_t hi, int flags,
 		*flushed += hi - lo;	/* stores are durable once visible */
 		return 0;
 	}
-	if (atomic_load_explicit(&s->tracked, memory_order_relaxed)) {
-		size_t done = 0;
-		uintptr_t stop;
-		int r = shim_dirty_flush(s, lo, hi, !(flags & MS_ASYNC), &done,
-				&stop);
-		*flushed += done;
-		if (r == 0) {
-			*skipped += hi - lo - done;
-			return 0;
-		}
-		/* tracking lost (fork, descriptor closed): from here on every
-		 * resident page, which is always enough */
-		atomic_store(&s->tracked, false);
-		shim_log(2, "written-page tracking lost for %p: %s",
-			(void *)s->base, strerror(errno));
-		lo = stop;
-	}
+	if (atomic_load_explicit(&s->tracked, memory_order_relaxed))
+		return flush_tracked(s, lo, hi, flags, true, flushed, skipped);
 	return flush_mincore(s, lo, hi, flags, flushed, skipped);
 }
 
@@ -156,9 +204,36 @@ struct file_ctx {
 	off_t off;
 	size_t len;		/* 0: to the end of the file */
 	const struct shim_map *except;
+	const struct shim_map *self;	/* whose failure is returned */
 	struct shim_map *last;
-	size_t found, *flushed, skipped;
+	size_t found, *flushed, *skipped;
+	int ret;		/* -1: a flush of a part of self failed */
+	/*
+	 * run: adjacent parts of tracked mappings, flushed by one scan when
+	 * the next part does not continue it.  A program that unmaps with a
+	 * length shorter than it mapped (tdb, after growing its file) leaves
+	 * tails of old mappings of the file right after the new one: one
+	 * PAGEMAP_SCAN instead of one per tail on every msync and fsync.
+	 */
+	struct shim_map *run;	/* the mapping of its first part, or NULL */
+	uintptr_t run_lo, run_hi;
+	bool run_one;		/* all of it in mapping run */
+	bool run_self;		/* some of it in self */
 };
+
+/* flush_run -- flush the pending run of c, if any */
+static void
+flush_run(struct file_ctx *c)
+{
+	struct shim_map *s = c->run;
+	if (!s)
+		return;
+	c->run = NULL;
+	if (flush_tracked(s, c->run_lo, c->run_hi, MS_SYNC, c->run_one,
+			c->flushed, c->skipped) && c->run_self)
+		c->ret = -1;
+	c->last = s;
+}
 
 /* file_part -- flush the part of a mapping of the file in its range */
 static void
@@ -176,18 +251,39 @@ file_part(void *ctx, struct shim_map *s, uintptr_t start, uintptr_t end)
 	if (a >= b)
 		return;
 	uintptr_t lo = start + (uintptr_t)(a - foff);
-	(void) flush_resident(s, lo, lo + (uintptr_t)(b - a), MS_SYNC,
-			c->flushed, &c->skipped);
-	c->last = s;
+	uintptr_t hi = lo + (uintptr_t)(b - a);
 	c->found++;
+	if (s->m.effective_granularity == PMEM2_GRANULARITY_BYTE ||
+			!atomic_load_explicit(&s->tracked,
+				memory_order_relaxed)) {
+		if (flush_resident(s, lo, hi, MS_SYNC, c->flushed,
+				c->skipped) && s == c->self)
+			c->ret = -1;
+		c->last = s;
+		return;
+	}
+	if (c->run && c->run_hi == lo &&
+			c->run->m.flush_fn == s->m.flush_fn) {
+		c->run_hi = hi;
+		c->run_one = c->run_one && s == c->run;
+		c->run_self = c->run_self || s == c->self;
+		return;
+	}
+	flush_run(c);
+	c->run = s;
+	c->run_lo = lo;
+	c->run_hi = hi;
+	c->run_one = true;
+	c->run_self = s == c->self;
 }
 
-size_t
-shim_flush_file(dev_t dev, ino_t ino, off_t off, size_t len,
-		const struct shim_map *except, bool drain, size_t *flushed)
+/*
+ * flush_file_range -- visit every part of c's file range in the shim
+ * mappings: -1 if a flush of a part of c->self failed (errno set), else 0.
+ */
+static int
+flush_file_range(struct file_ctx *c, bool drain)
 {
-	struct file_ctx c = { .dev = dev, .ino = ino, .off = off, .len = len,
-		.except = except, .flushed = flushed };
 	/*
 	 * Under the registry lock, which the munmap/mmap/mremap hooks hold
 	 * from their registry change to the end of the kernel call: without
@@ -197,26 +293,49 @@ shim_flush_file(dev_t dev, ino_t ino, off_t off, size_t len,
 	 * entry is visited, however many the process has.
 	 */
 	registry_lock();
-	walk(0, UINTPTR_MAX, file_part, &c);
-	if (drain && c.last)
-		c.last->m.drain_fn();
+	walk(0, UINTPTR_MAX, file_part, c);
+	flush_run(c);
+	if (drain && c->last)
+		c->last->m.drain_fn();
 	registry_unlock();
+	return c->ret;
+}
+
+size_t
+shim_flush_file(dev_t dev, ino_t ino, off_t off, size_t len,
+		const struct shim_map *except, bool drain, size_t *flushed)
+{
+	size_t skipped = 0;
+	struct file_ctx c = { .dev = dev, .ino = ino, .off = off, .len = len,
+		.except = except, .flushed = flushed, .skipped = &skipped };
+	(void) flush_file_range(&c, drain);
 	return c.found;
 }
 
 /*
  * serve -- make [lo, hi) of the registered s durable: its own pages, then
- * the same file range in the process's other mappings of that file.
+ * the same file range in the process's other mappings of that file (in
+ * one walk with its own, so that adjacent tracked mappings share a scan;
+ * MS_ASYNC, which does not re-protect its own pages, apart).
  */
 static int
 serve(struct shim_map *s, uintptr_t lo, uintptr_t hi, int flags)
 {
 	size_t flushed = 0, skipped = 0;
-	int ret = flush_resident(s, lo, hi, flags, &flushed, &skipped);
-	if (atomic_load_explicit(&shim_nmaps, memory_order_relaxed) > 1) {
-		off_t off = s->base_off + (off_t)(lo - s->base);
-		(void) shim_flush_file(s->dev, s->ino, off, hi - lo, s, false,
-				&flushed);
+	int ret;
+	off_t off = s->base_off + (off_t)(lo - s->base);
+	bool others = atomic_load_explicit(&shim_nmaps,
+			memory_order_relaxed) > 1;
+	if (others && !(flags & MS_ASYNC)) {
+		struct file_ctx c = { .dev = s->dev, .ino = s->ino,
+			.off = off, .len = hi - lo, .self = s,
+			.flushed = &flushed, .skipped = &skipped };
+		ret = flush_file_range(&c, false);
+	} else {
+		ret = flush_resident(s, lo, hi, flags, &flushed, &skipped);
+		if (others)
+			(void) shim_flush_file(s->dev, s->ino, off, hi - lo,
+					s, false, &flushed);
 	}
 	shim_count(ST_MSYNC_BYTES, flushed);
 	shim_count(ST_MSYNC_SKIPPED, skipped);

@@ -181,6 +181,18 @@ bool shim_dirty_track(void *addr, size_t len);
 int shim_dirty_flush(struct shim_map *s, uintptr_t lo, uintptr_t hi,
 	bool reprotect, size_t *flushed, uintptr_t *stop);
 /*
+ * shim_dirty_note -- after a reprotecting shim_dirty_flush of [lo, hi),
+ * all in mapping s, that found written bytes: drops the tracking of a
+ * mapping whose flushes keep finding most of their range written.
+ */
+void shim_dirty_note(struct shim_map *s, uintptr_t lo, uintptr_t hi,
+	size_t written);
+/*
+ * shim_dirty_intact -- is every mapping in [lo, hi) still tracked by this
+ * process's userfaultfd?  (A scan that records and protects nothing.)
+ */
+bool shim_dirty_intact(uintptr_t lo, uintptr_t hi);
+/*
  * shim_dirty_release -- the program is about to register its own
  * userfaultfd over [lo, hi): a range can belong to one userfaultfd only,
  * so the shim's registration leaves the tracked mappings there (they fall
@@ -236,6 +248,7 @@ enum shim_counter {
 	ST_MSYNC_BYTES,		/* bytes flushed from user space */
 	ST_MSYNC_SKIPPED,	/* bytes not flushed: pages not resident, or
 				 * not written since their last flush */
+	ST_SCANS,		/* PAGEMAP_SCANs for written pages */
 	ST_FSYNC_FLUSH,		/* fsync/fdatasync of a file with shim
 				 * mappings, served by flushing them */
 	ST_LAYOUT_FLUSH,	/* truncate/fallocate that flushed mappings */

@@ -124,6 +124,7 @@ static const char *const Names[ST_NCOUNTERS] = {
 	[ST_MSYNC_KERNEL] = "msync_passed_on",
 	[ST_MSYNC_BYTES] = "msync_bytes_flushed",
 	[ST_MSYNC_SKIPPED] = "msync_bytes_skipped",
+	[ST_SCANS] = "written_page_scans",
 	[ST_FSYNC_FLUSH] = "fsync_flushes",
 	[ST_LAYOUT_FLUSH] = "truncate_flushes",
 	[ST_MADVISE_FLUSH] = "madvise_flushes",

@@ -35,6 +35,105 @@ touch(char *d, const int *pages, int n, char c)
 		d[(size_t)pages[i] * PG + 11] = c;
 }
 
+/* what op(addr, len, fl) adds to written_page_scans and, in *flushed,
+ * to msync_bytes_flushed */
+static unsigned long
+scans_by(int (*op)(void *, size_t, int), void *addr, size_t len, int fl,
+		unsigned long *flushed)
+{
+	unsigned long s0 = ctr("written_page_scans");
+	*flushed = flushed_by(op, addr, len, fl);
+	return ctr("written_page_scans") - s0;
+}
+
+/*
+ * adjacent -- tracked mappings of the file side by side (what tdb leaves
+ * when it unmaps with the length it mapped before growing its file: the
+ * tail stays, right after the next mapping) are scanned together, one
+ * PAGEMAP_SCAN per fsync or msync instead of one each.
+ */
+enum { M = 8 };		/* pages per mapping */
+
+static void
+adjacent(int fd)
+{
+	char *r = mmap(NULL, 3 * M * PG, PROT_NONE,
+			MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	FATAL(r != MAP_FAILED);
+	char *m[3];		/* m[i] maps file pages [4i, 4i + M) */
+	for (int i = 0; i < 3; i++) {
+		m[i] = mmap(r + i * M * PG, M * PG, PROT_READ | PROT_WRITE,
+				MAP_SHARED | MAP_FIXED, fd, (off_t)i * 4 * PG);
+		FATAL(m[i] == r + i * M * PG && registered(m[i]));
+	}
+	unsigned long fl;
+	CHECK(scans_by(fsync_op, &fd, 0, 0, &fl) == 1 && fl == 0);
+	m[0][1 * PG] = 'a';
+	m[1][2 * PG] = 'b';	/* file page 6 */
+	m[2][3 * PG] = 'c';	/* file page 11 */
+	CHECK(scans_by(fsync_op, &fd, 0, 0, &fl) == 1 && fl == 3 * PG);
+	/* msync of m[0] (file pages 0-7) covers m[1]'s first half, which
+	 * follows it: one scan; m[2] maps pages 8-15 and is not visited */
+	m[0][1 * PG] = 'a';
+	m[1][2 * PG] = 'b';
+	m[2][3 * PG] = 'c';
+	CHECK(scans_by(msync, m[0], M * PG, MS_SYNC, &fl) == 1 &&
+		fl == 2 * PG);
+	CHECK(scans_by(msync, m[2], M * PG, MS_SYNC, &fl) == 1 && fl == PG);
+
+	CHECK(munmap(r, 3 * M * PG) == 0);
+}
+
+/* close_all_but -- close every descriptor from 3 up but fd (the shim's
+ * too: its mappings lose their tracking), then hand the numbers back to
+ * the program's own files */
+static void
+close_all_but(int fd)
+{
+	struct rlimit rl;
+	FATAL(getrlimit(RLIMIT_NOFILE, &rl) == 0);
+	for (int i = 3; i < (int)rl.rlim_cur && i < 65536; i++)
+		if (i != fd)
+			close(i);
+	for (int i = 0; i < 8; i++)
+		(void) open("/dev/null", O_RDONLY);
+}
+
+/*
+ * adjacent_lost -- two adjacent mappings lose their tracking (the
+ * program closed the shim's descriptors), a third made next to them has
+ * it: the scan over the three fails, everything it covered is flushed
+ * (it may have protected pages it never listed), and only the two fall
+ * back to every resident page.
+ */
+static void
+adjacent_lost(int fd)
+{
+	char *r = mmap(NULL, 3 * M * PG, PROT_NONE,
+			MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	FATAL(r != MAP_FAILED);
+	char *m[3];
+	for (int i = 0; i < 3; i++) {
+		if (i == 2)
+			close_all_but(fd);
+		m[i] = mmap(r + i * M * PG, M * PG, PROT_READ | PROT_WRITE,
+				MAP_SHARED | MAP_FIXED, fd, (off_t)i * 4 * PG);
+		FATAL(m[i] == r + i * M * PG && registered(m[i]));
+	}
+	unsigned long fl;
+	m[0][1 * PG] = 'd';
+	m[2][3 * PG] = 'e';
+	CHECK(scans_by(fsync_op, &fd, 0, 0, &fl) >= 1 && fl == 3 * M * PG);
+	m[0][1 * PG] = 'f';
+	m[2][3 * PG] = 'g';
+	CHECK(scans_by(fsync_op, &fd, 0, 0, &fl) == 1 &&
+		fl == (2 * M + 1) * PG);
+	char back[1];
+	CHECK(pread(fd, back, 1, 1 * PG) == 1 && back[0] == 'f');
+	CHECK(pread(fd, back, 1, 11 * PG) == 1 && back[0] == 'g');
+	CHECK(munmap(r, 3 * M * PG) == 0);
+}
+
 int
 main(void)
 {
@@ -214,6 +313,8 @@ main(void)
 	CHECK(flushed_by(msync, d + 129 * PG, 127 * PG, MS_SYNC) == PG);
 	CHECK(munmap(d, NPG * PG) == 0);
 
+	adjacent(fd);
+
 	/* mremap: the kernel drops the registration, so every resident
 	 * page of the result is flushed */
 	d = mmap(NULL, NPG * PG, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
@@ -264,14 +365,7 @@ main(void)
 	 * gone, its mapping falls back, a new mapping gets new ones */
 	d = mmap(NULL, NPG * PG, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	FATAL(d != MAP_FAILED);
-	struct rlimit rl;
-	FATAL(getrlimit(RLIMIT_NOFILE, &rl) == 0);
-	for (int i = 3; i < (int)rl.rlim_cur && i < 65536; i++)
-		if (i != fd)
-			close(i);
-	/* the numbers come back as the program's own files */
-	for (int i = 0; i < 8; i++)
-		(void) open("/dev/null", O_RDONLY);
+	close_all_but(fd);
 	d[1] = 'z';
 	CHECK(flushed_by(msync, d, NPG * PG, MS_SYNC) == NPG * PG);
 	CHECK(munmap(d, NPG * PG) == 0);
@@ -285,6 +379,7 @@ main(void)
 	char c;
 	CHECK(pread(fd, &c, 1, 2 * PG) == 1 && c == 'y');
 	munmap(e, NPG * PG);
+	adjacent_lost(fd);
 	close(fd);
 	unlink(path);
 	return finish();

@@ -5,6 +5,7 @@
  */
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
+#include <cpuid.h>
 #include <sys/mman.h>
 
 #include "map.h"
@@ -359,6 +360,49 @@ Test(mover, env_bad_values)
 	cr_assert_eq(memops_nt_threshold_eadr, 12345);
 	cr_assert_eq(memops_nt_threshold_eadr_set, 12345);
 	cr_assert_neq(flush_chosen_kind(), FLUSH_CLWB);
+}
+
+/*
+ * cpu_detect reads glibc's copy of the CPUID words where it can: every
+ * feature must be what the instructions themselves say (an index off by
+ * one leaf or register would still build and pick some variant).
+ */
+Test(mover, cpu_detect_matches_cpuid)
+{
+	unsigned a, b, c, d;
+	cr_assert(__get_cpuid(1, &a, &b, &c, &d));
+	struct cpu_features want = {
+		.clflush = d & (1u << 19),
+		.sse2 = d & (1u << 26),
+	};
+	bool osxsave = c & (1u << 27), avx = c & (1u << 28);
+	uint64_t xcr0 = 0;
+	if (osxsave) {
+		uint32_t lo, hi;
+		__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+		xcr0 = ((uint64_t)hi << 32) | lo;
+	}
+	want.avx = avx && (xcr0 & 6) == 6;
+	if (__get_cpuid_max(0, NULL) >= 7) {
+		__cpuid_count(7, 0, a, b, c, d);
+		want.avx512f = (b & (1u << 16)) && (xcr0 & 0xe6) == 0xe6;
+		want.clflushopt = b & (1u << 23);
+		want.clwb = b & (1u << 24);
+		want.movdir64b = c & (1u << 28);
+	}
+	struct cpu_features got;
+	cpu_detect(&got);
+	cr_assert_eq(got.clflush, want.clflush);
+	cr_assert_eq(got.sse2, want.sse2);
+	cr_assert_eq(got.avx, want.avx);
+	cr_assert_eq(got.avx512f, want.avx512f);
+	cr_assert_eq(got.clflushopt, want.clflushopt);
+	cr_assert_eq(got.clwb, want.clwb);
+	cr_assert_eq(got.movdir64b, want.movdir64b);
+	/* this machine has them all (see README): a test that saw only
+	 * zeros on both sides would prove nothing */
+	cr_log_info("clwb %d clflushopt %d avx512f %d movdir64b %d",
+		got.clwb, got.clflushopt, got.avx512f, got.movdir64b);
 }
 
 /* PMEM_NO_FLUSH=1: CACHE_LINE behaves as BYTE; =0: BYTE as CACHE_LINE */

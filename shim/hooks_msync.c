@@ -113,7 +113,8 @@ flush_tracked(struct shim_map *s, uintptr_t lo, uintptr_t hi, int flags,
 	bool reprotect = !(flags & MS_ASYNC);
 	size_t done = 0;
 	uintptr_t stop;
-	int r = shim_dirty_flush(s, lo, hi, reprotect, &done, &stop);
+	int r = shim_dirty_flush(s, lo, hi, reprotect,
+			one ? s->protected_end : 0, &done, &stop);
 	*flushed += done;
 	if (r == 0) {
 		*skipped += hi - lo - done;

@@ -102,6 +102,8 @@ struct shim_map {
 	off_t base_off;		/* ... and the file offset it maps */
 	enum shim_class cls;
 	_Atomic bool tracked;	/* written pages known (dirty.c) */
+	uintptr_t protected_end;	/* tracked: write-protected when made
+					 * up to here (the file's end then) */
 	_Atomic unsigned dense;	/* flushes in a row that found most of
 				 * their range written (dirty.c) */
 	_Atomic bool dontfork;	/* MADV_DONTFORK touched it: a fork's child
@@ -165,11 +167,13 @@ size_t shim_flush_runs(struct shim_map *s, uintptr_t a,
 /* ---- written-page tracking (dirty.c) ------------------------------- */
 
 /*
- * shim_dirty_track -- write-protect [addr, addr + len) (a mapping just
- * made, nothing stored through it yet) so that stores to it are recorded;
- * false when the kernel or the configuration does not allow it.
+ * shim_dirty_track -- register [addr, addr + len) (a mapping just made,
+ * nothing stored through it yet) so that stores to it are recorded, and
+ * write-protect its first protect bytes (the pages inside the file: past
+ * its end there is nothing to protect, see hooks_mmap.c); false when the
+ * kernel or the configuration does not allow it.
  */
-bool shim_dirty_track(void *addr, size_t len);
+bool shim_dirty_track(void *addr, size_t len, size_t protect);
 /*
  * shim_dirty_flush -- flush the pages of [lo, hi) (in tracked mapping s)
  * written since their last flush; reprotect: record new stores from now
@@ -179,7 +183,7 @@ bool shim_dirty_track(void *addr, size_t len);
  * some other way.
  */
 int shim_dirty_flush(struct shim_map *s, uintptr_t lo, uintptr_t hi,
-	bool reprotect, size_t *flushed, uintptr_t *stop);
+	bool reprotect, uintptr_t fast_end, size_t *flushed, uintptr_t *stop);
 /*
  * shim_dirty_note -- after a reprotecting shim_dirty_flush of [lo, hi),
  * all in mapping s, that found written bytes: drops the tracking of a

@@ -134,6 +134,67 @@ adjacent_lost(int fd)
 	CHECK(munmap(r, 3 * M * PG) == 0);
 }
 
+/* vm_pte_kb -- this process's page tables, in KiB */
+static long
+vm_pte_kb(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	FATAL(f != NULL);
+	char line[256];
+	long kb = -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmPTE: %ld", &kb) == 1)
+			break;
+	fclose(f);
+	FATAL(kb >= 0);
+	return kb;
+}
+
+/*
+ * past_eof -- a mapping far larger than its file (tcamgr maps 64 MiB of
+ * a 0.5 MiB file): only the pages inside the file are protected when it
+ * is made, and no msync fills the page tables of the rest with protection
+ * markers (64 MiB of them are 128 KiB of page tables, VmPTE).  The pages
+ * the file grows into are found when written, and a page there that was
+ * only read is flushed once (it was never protected).  The file starts at
+ * 3 MiB: its protected part is scanned by the kernel's "written only"
+ * path (more than 2 MiB), the rest by the other one.
+ */
+static void
+past_eof(const char *dax)
+{
+	const size_t big = 64u << 20, mib = 1u << 20;
+	char path[512];
+	int fd = make_file(dax, "past-eof", 3 * mib, 'e', path);
+	long pte0 = vm_pte_kb();
+	char *m = mmap(NULL, big, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	FATAL(m != MAP_FAILED && registered(m));
+	unsigned long fl;
+	CHECK(scans_by(msync, m, big, MS_SYNC, &fl) == 2 && fl == 0);
+	m[PG] = 'x';
+	m[3 * mib - PG] = 'x';
+	CHECK(scans_by(msync, m, big, MS_SYNC, &fl) == 2 && fl == 2 * PG);
+	CHECK(flushed_by(msync, m, big, MS_SYNC) == 0);
+	CHECK(vm_pte_kb() - pte0 < 32);
+	FATAL(ftruncate(fd, 5 * mib) == 0);
+	m[4 * mib + 5] = 'y';		/* past the old end */
+	CHECK(flushed_by(msync, m, big, MS_SYNC) == PG);
+	volatile char c = m[4 * mib + 3 * PG];	/* a load there */
+	(void) c;
+	CHECK(flushed_by(msync, m, big, MS_SYNC) == PG);
+	CHECK(flushed_by(msync, m, big, MS_SYNC) == 0);
+	m[4 * mib + 7] = 'z';
+	m[2 * PG] = 'w';
+	CHECK(flushed_by(fsync_op, &fd, 0, 0) == 2 * PG);
+	CHECK(flushed_by(msync, m, big, MS_SYNC) == 0);
+	CHECK(vm_pte_kb() - pte0 < 32);
+	char back[1];
+	CHECK(pread(fd, back, 1, 4 * mib + 7) == 1 && back[0] == 'z');
+	CHECK(munmap(m, big) == 0);
+	close(fd);
+	unlink(path);
+}
+
 int
 main(void)
 {
@@ -167,6 +228,8 @@ main(void)
 		unlink(path);
 		return finish();
 	}
+
+	past_eof(dax);
 
 	/* nothing stored yet: nothing to flush, however big the range */
 	CHECK(flushed_by(msync, d, NPG * PG, MS_SYNC) == 0);

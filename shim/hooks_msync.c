@@ -205,10 +205,8 @@ struct file_ctx {
 	off_t off;
 	size_t len;		/* 0: to the end of the file */
 	const struct shim_map *except;
-	const struct shim_map *self;	/* whose failure is returned */
 	struct shim_map *last;
-	size_t found, *flushed, *skipped;
-	int ret;		/* -1: a flush of a part of self failed */
+	size_t found, *flushed, skipped;
 	/*
 	 * run: adjacent parts of tracked mappings, flushed by one scan when
 	 * the next part does not continue it.  A program that unmaps with a
@@ -219,7 +217,6 @@ struct file_ctx {
 	struct shim_map *run;	/* the mapping of its first part, or NULL */
 	uintptr_t run_lo, run_hi;
 	bool run_one;		/* all of it in mapping run */
-	bool run_self;		/* some of it in self */
 };
 
 /* flush_run -- flush the pending run of c, if any */
@@ -230,9 +227,8 @@ flush_run(struct file_ctx *c)
 	if (!s)
 		return;
 	c->run = NULL;
-	if (flush_tracked(s, c->run_lo, c->run_hi, MS_SYNC, c->run_one,
-			c->flushed, c->skipped) && c->run_self)
-		c->ret = -1;
+	(void) flush_tracked(s, c->run_lo, c->run_hi, MS_SYNC, c->run_one,
+			c->flushed, &c->skipped);
 	c->last = s;
 }
 
@@ -257,9 +253,8 @@ file_part(void *ctx, struct shim_map *s, uintptr_t start, uintptr_t end)
 	if (s->m.effective_granularity == PMEM2_GRANULARITY_BYTE ||
 			!atomic_load_explicit(&s->tracked,
 				memory_order_relaxed)) {
-		if (flush_resident(s, lo, hi, MS_SYNC, c->flushed,
-				c->skipped) && s == c->self)
-			c->ret = -1;
+		(void) flush_resident(s, lo, hi, MS_SYNC, c->flushed,
+				&c->skipped);
 		c->last = s;
 		return;
 	}
@@ -267,7 +262,6 @@ file_part(void *ctx, struct shim_map *s, uintptr_t start, uintptr_t end)
 			c->run->m.flush_fn == s->m.flush_fn) {
 		c->run_hi = hi;
 		c->run_one = c->run_one && s == c->run;
-		c->run_self = c->run_self || s == c->self;
 		return;
 	}
 	flush_run(c);
@@ -275,16 +269,14 @@ file_part(void *ctx, struct shim_map *s, uintptr_t start, uintptr_t end)
 	c->run_lo = lo;
 	c->run_hi = hi;
 	c->run_one = true;
-	c->run_self = s == c->self;
 }
 
-/*
- * flush_file_range -- visit every part of c's file range in the shim
- * mappings: -1 if a flush of a part of c->self failed (errno set), else 0.
- */
-static int
-flush_file_range(struct file_ctx *c, bool drain)
+size_t
+shim_flush_file(dev_t dev, ino_t ino, off_t off, size_t len,
+		const struct shim_map *except, bool drain, size_t *flushed)
 {
+	struct file_ctx c = { .dev = dev, .ino = ino, .off = off, .len = len,
+		.except = except, .flushed = flushed };
 	/*
 	 * Under the registry lock, which the munmap/mmap/mremap hooks hold
 	 * from their registry change to the end of the kernel call: without
@@ -294,49 +286,30 @@ flush_file_range(struct file_ctx *c, bool drain)
 	 * entry is visited, however many the process has.
 	 */
 	registry_lock();
-	walk(0, UINTPTR_MAX, file_part, c);
-	flush_run(c);
-	if (drain && c->last)
-		c->last->m.drain_fn();
+	walk(0, UINTPTR_MAX, file_part, &c);
+	flush_run(&c);
+	if (drain && c.last)
+		c.last->m.drain_fn();
 	registry_unlock();
-	return c->ret;
-}
-
-size_t
-shim_flush_file(dev_t dev, ino_t ino, off_t off, size_t len,
-		const struct shim_map *except, bool drain, size_t *flushed)
-{
-	size_t skipped = 0;
-	struct file_ctx c = { .dev = dev, .ino = ino, .off = off, .len = len,
-		.except = except, .flushed = flushed, .skipped = &skipped };
-	(void) flush_file_range(&c, drain);
 	return c.found;
 }
 
 /*
  * serve -- make [lo, hi) of the registered s durable: its own pages, then
- * the same file range in the process's other mappings of that file (in
- * one walk with its own, so that adjacent tracked mappings share a scan;
- * MS_ASYNC, which does not re-protect its own pages, apart).
+ * the same file range in the process's other mappings of that file.  Its
+ * own are flushed outside the registry lock, so that threads msyncing
+ * their own mappings do not wait for each other: a munmap racing with an
+ * msync of the same range is the program's own race, as without the shim.
  */
 static int
 serve(struct shim_map *s, uintptr_t lo, uintptr_t hi, int flags)
 {
 	size_t flushed = 0, skipped = 0;
-	int ret;
-	off_t off = s->base_off + (off_t)(lo - s->base);
-	bool others = atomic_load_explicit(&shim_nmaps,
-			memory_order_relaxed) > 1;
-	if (others && !(flags & MS_ASYNC)) {
-		struct file_ctx c = { .dev = s->dev, .ino = s->ino,
-			.off = off, .len = hi - lo, .self = s,
-			.flushed = &flushed, .skipped = &skipped };
-		ret = flush_file_range(&c, false);
-	} else {
-		ret = flush_resident(s, lo, hi, flags, &flushed, &skipped);
-		if (others)
-			(void) shim_flush_file(s->dev, s->ino, off, hi - lo,
-					s, false, &flushed);
+	int ret = flush_resident(s, lo, hi, flags, &flushed, &skipped);
+	if (atomic_load_explicit(&shim_nmaps, memory_order_relaxed) > 1) {
+		off_t off = s->base_off + (off_t)(lo - s->base);
+		(void) shim_flush_file(s->dev, s->ino, off, hi - lo, s, false,
+				&flushed);
 	}
 	shim_count(ST_MSYNC_BYTES, flushed);
 	shim_count(ST_MSYNC_SKIPPED, skipped);

@@ -57,8 +57,37 @@ check_takeover() {
 	grep -A3 "top call sites of msync" "$WORK/stats.txt" | head -4
 }
 
-# now_ns -- for the time ratio (reported, not asserted: one run is noisy)
+# bench_ratio NAME CMD... -- after the checks: CMD's time without and with
+# the shim (PMEMSHIM_DAX_PATHS, no PMEMSHIM_STATS: its report is not part
+# of the workload), alternating, each run in a fresh directory (the cwd of
+# CMD); medians of ACC_RUNS runs (default 5).  Reported, never asserted:
+# the machine is shared, and a single pair of runs swung by 2x.
 now_ns() { date +%s%N; }
-report_ratio() {
-	awk -v a="$1" -v b="$2" -v n="$3" 'BEGIN { printf "%s: without shim %.1f ms, with shim %.1f ms, ratio %.3f (target <= 1.05)\n", n, a / 1e6, b / 1e6, b / a }'
+bench_ratio() {
+	_name=$1
+	shift
+	_n=${ACC_RUNS:-5}
+	_i=0
+	: > "$WORK/times"
+	while [ $_i -lt "$_n" ]; do
+		rm -rf "$WORK/bench-plain" "$WORK/bench-shim"
+		mkdir "$WORK/bench-plain" "$WORK/bench-shim"
+		_t0=$(now_ns)
+		(cd "$WORK/bench-plain" && "$@") > /dev/null 2>&1 ||
+			fail "$_name: timed run without the shim"
+		_t1=$(now_ns)
+		(cd "$WORK/bench-shim" && LD_PRELOAD="$SHIM" \
+			PMEMSHIM_DAX_PATHS="$WORK/bench-shim" "$@") \
+			> /dev/null 2>&1 || fail "$_name: timed run with the shim"
+		_t2=$(now_ns)
+		echo "$((_t1 - _t0)) $((_t2 - _t1))" >> "$WORK/times"
+		_i=$((_i + 1))
+	done
+	sort -n -k1,1 "$WORK/times" | awk '{ print $1 }' > "$WORK/t.plain"
+	sort -n -k2,2 "$WORK/times" | awk '{ print $2 }' > "$WORK/t.shim"
+	_m=$(( (_n + 1) / 2 ))
+	awk -v n="$_name" -v k="$_n" \
+		-v a="$(sed -n "${_m}p" "$WORK/t.plain")" \
+		-v b="$(sed -n "${_m}p" "$WORK/t.shim")" 'BEGIN {
+		printf "%s: medians of %d alternating runs: without the shim %.1f ms, with it %.1f ms, ratio %.3f (target <= 1.05)\n", n, k, a / 1e6, b / 1e6, b / a }'
 }

@@ -12,18 +12,15 @@ PY=/usr/bin/python3
 
 JOURNAL=$(cd "$(dirname "$0")" && pwd)/journal.py
 mkdir "$WORK/plain" "$WORK/dax"
-t0=$(now_ns)
 run_plain "$WORK/plain" $PY "$JOURNAL" j.bin write ||
 	fail "run without the shim"
-t1=$(now_ns)
 run_shim "$WORK/dax" $PY "$JOURNAL" j.bin write ||
 	fail "run with the shim"
-t2=$(now_ns)
 $PY "$JOURNAL" "$WORK/dax/j.bin" check || fail "journal check"
 cmp "$WORK/plain/j.bin" "$WORK/dax/j.bin" ||
 	fail "file differs from the run without the shim"
 check_takeover
 [ "$(stat_sum copies_into_dax)" -gt 0 ] || fail "no copy went into DAX"
 [ "$(stat_sum unmaps_of_dax_ranges)" -gt 0 ] || fail "resize not seen"
-report_ratio $((t1 - t0)) $((t2 - t1)) python3-mmap
+bench_ratio python3-mmap $PY "$JOURNAL" j.bin write
 echo "PASS: python3 mmap journal identical with and without the shim"

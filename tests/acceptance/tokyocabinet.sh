@@ -10,11 +10,8 @@ need_pkg tchmgr tokyocabinet-bin
 
 TCW=$(cd "$(dirname "$0")" && pwd)/tc-workload.sh
 mkdir "$WORK/plain" "$WORK/dax"
-t0=$(now_ns)
 run_plain "$WORK/plain" sh "$TCW" || fail "run without the shim"
-t1=$(now_ns)
 run_shim "$WORK/dax" sh "$TCW" || fail "run with the shim"
-t2=$(now_ns)
 for d in plain dax; do
 	tchmgr list -pv "$WORK/$d/db.tch" | sort > "$WORK/$d.list" ||
 		fail "tchmgr list $d"
@@ -31,5 +28,5 @@ grep -q "^k1999	v1999-$((1999 * 7919 % 10007))\$" "$WORK/dax.list" ||
 cmp -s "$WORK/plain.list" "$WORK/dax.list" ||
 	fail "contents differ from the run without the shim"
 check_takeover
-report_ratio $((t1 - t0)) $((t2 - t1)) tcamgr
+bench_ratio tcamgr sh "$TCW"
 echo "PASS: tokyocabinet, $n records identical with and without the shim"

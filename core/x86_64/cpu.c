@@ -28,33 +28,50 @@ xgetbv0(void)
 	return ((uint64_t)hi << 32) | lo;
 }
 
+/* the CPUID words cpu_detect reads; zero where the CPU lacks the leaf */
+struct cpuid_words {
+	unsigned ecx1, edx1;	/* leaf 1 */
+	unsigned ebx7, ecx7;	/* leaf (7, 0) */
+};
+
 #if defined(__has_include) && __has_include(<sys/platform/x86.h>)
 #include <sys/platform/x86.h>
 /*
- * glibc 2.33+ hands out the CPUID words its dynamic loader read at start
- * (CPU_FEATURE_PRESENT: the raw bits, GLIBC_TUNABLES does not mask them).
+ * read_words -- glibc 2.33+ hands out the CPUID words its dynamic loader
+ * read at start (the raw registers, which GLIBC_TUNABLES does not mask).
  * A CPUID instruction traps to the hypervisor in a virtual machine --
  * 5.7 us each on the machine this was written on, four per process start
- * with the shim preloaded -- and these are the same bits.  A leaf the CPU
- * lacks reads as zero, as it does below.
+ * with the shim preloaded -- and these are the same bits.
  */
-#define HAVE(x) CPU_FEATURE_PRESENT(x)
-void
-cpu_detect(struct cpu_features *f)
+static void
+read_words(struct cpuid_words *w)
 {
-	*f = (struct cpu_features){ 0 };
-	f->clflush = HAVE(CLFSH);
-	f->sse2 = HAVE(SSE2);
-	uint64_t xcr0 = HAVE(OSXSAVE) ? xgetbv0() : 0;
-	bool avx_os = (xcr0 & XCR0_AVX) == XCR0_AVX;
-	f->avx = HAVE(AVX) && avx_os;
-	f->clflushopt = HAVE(CLFLUSHOPT);
-	f->clwb = HAVE(CLWB);
-	f->movdir64b = HAVE(MOVDIR64B);
-	f->avx512f = HAVE(AVX512F) && avx_os &&
-		(xcr0 & XCR0_AVX512) == XCR0_AVX512;
+	/* cpuid_array: eax, ebx, ecx, edx */
+	const unsigned *l1 =
+		__x86_get_cpuid_feature_leaf(CPUID_INDEX_1)->cpuid_array;
+	const unsigned *l7 =
+		__x86_get_cpuid_feature_leaf(CPUID_INDEX_7)->cpuid_array;
+	*w = (struct cpuid_words){ l1[2], l1[3], l7[1], l7[2] };
 }
 #else
+/* read_words -- the instructions themselves (glibc before 2.33) */
+static void
+read_words(struct cpuid_words *w)
+{
+	unsigned a, b, c, d;
+	*w = (struct cpuid_words){ 0 };
+	if (!__get_cpuid(1, &a, &b, &c, &d))
+		return;
+	w->ecx1 = c;
+	w->edx1 = d;
+	if (__get_cpuid_max(0, NULL) < 7)
+		return;
+	__cpuid_count(7, 0, a, b, c, d);
+	w->ebx7 = b;
+	w->ecx7 = c;
+}
+#endif
+
 /*
  * cpu_detect -- AVX and AVX-512 count only when the OS saves their register
  * state (OSXSAVE + XCR0), otherwise using them would fault.
@@ -62,23 +79,17 @@ cpu_detect(struct cpu_features *f)
 void
 cpu_detect(struct cpu_features *f)
 {
-	unsigned a, b, c, d;
+	struct cpuid_words w;
+	read_words(&w);
 	*f = (struct cpu_features){ 0 };
-	if (!__get_cpuid(1, &a, &b, &c, &d))
-		return;
-	f->clflush = (d & EDX_CLFLUSH) != 0;
-	f->sse2 = (d & EDX_SSE2) != 0;
-	uint64_t xcr0 = (c & ECX_OSXSAVE) ? xgetbv0() : 0;
+	f->clflush = (w.edx1 & EDX_CLFLUSH) != 0;
+	f->sse2 = (w.edx1 & EDX_SSE2) != 0;
+	uint64_t xcr0 = (w.ecx1 & ECX_OSXSAVE) ? xgetbv0() : 0;
 	bool avx_os = (xcr0 & XCR0_AVX) == XCR0_AVX;
-	f->avx = (c & ECX_AVX) && avx_os;
-
-	if (__get_cpuid_max(0, NULL) < 7)
-		return;
-	__cpuid_count(7, 0, a, b, c, d);
-	f->clflushopt = (b & EBX_CLFLUSHOPT) != 0;
-	f->clwb = (b & EBX_CLWB) != 0;
-	f->movdir64b = (c & ECX_MOVDIR64B) != 0;
-	f->avx512f = (b & EBX_AVX512F) && avx_os &&
+	f->avx = (w.ecx1 & ECX_AVX) && avx_os;
+	f->clflushopt = (w.ebx7 & EBX_CLFLUSHOPT) != 0;
+	f->clwb = (w.ebx7 & EBX_CLWB) != 0;
+	f->movdir64b = (w.ecx7 & ECX_MOVDIR64B) != 0;
+	f->avx512f = (w.ebx7 & EBX_AVX512F) && avx_os &&
 		(xcr0 & XCR0_AVX512) == XCR0_AVX512;
 }
-#endif

@@ -250,9 +250,8 @@ file_part(void *ctx, struct shim_map *s, uintptr_t start, uintptr_t end)
 	uintptr_t lo = start + (uintptr_t)(a - foff);
 	uintptr_t hi = lo + (uintptr_t)(b - a);
 	c->found++;
-	if (s->m.effective_granularity == PMEM2_GRANULARITY_BYTE ||
-			!atomic_load_explicit(&s->tracked,
-				memory_order_relaxed)) {
+	/* tracked mappings are CACHE_LINE ones (take_over) */
+	if (!atomic_load_explicit(&s->tracked, memory_order_relaxed)) {
 		(void) flush_resident(s, lo, hi, MS_SYNC, c->flushed,
 				&c->skipped);
 		c->last = s;

@@ -24,16 +24,20 @@ need_pkg() {
 	command -v "$1" >/dev/null 2>&1 || skip "$1 ($2) not available"
 }
 
-# run_plain DIR CMD... / run_shim DIR CMD... -- the same command, the
-# second with the shim preloaded and DIR declared emulated DAX.
+# run_plain DIR CMD... / in_dax DIR CMD... -- the same command in DIR, the
+# second with the shim preloaded and DIR declared emulated DAX; run_shim
+# is in_dax with the PMEMSHIM_STATS report in $WORK/stats.txt.
 run_plain() {
 	d=$1; shift
 	(cd "$d" && "$@")
 }
+in_dax() {
+	d=$1; shift
+	(cd "$d" && LD_PRELOAD="$SHIM" PMEMSHIM_DAX_PATHS="$d" "$@")
+}
 run_shim() {
 	d=$1; shift
-	(cd "$d" && LD_PRELOAD="$SHIM" PMEMSHIM_DAX_PATHS="$d" \
-		PMEMSHIM_STATS="$WORK/stats.txt" "$@")
+	in_dax "$d" env PMEMSHIM_STATS="$WORK/stats.txt" "$@"
 }
 
 # stat_sum NAME -- a counter summed over every process of the shim run
@@ -73,12 +77,11 @@ bench_ratio() {
 		rm -rf "$WORK/bench-plain" "$WORK/bench-shim"
 		mkdir "$WORK/bench-plain" "$WORK/bench-shim"
 		_t0=$(now_ns)
-		(cd "$WORK/bench-plain" && "$@") > /dev/null 2>&1 ||
+		run_plain "$WORK/bench-plain" "$@" > /dev/null 2>&1 ||
 			fail "$_name: timed run without the shim"
 		_t1=$(now_ns)
-		(cd "$WORK/bench-shim" && LD_PRELOAD="$SHIM" \
-			PMEMSHIM_DAX_PATHS="$WORK/bench-shim" "$@") \
-			> /dev/null 2>&1 || fail "$_name: timed run with the shim"
+		in_dax "$WORK/bench-shim" "$@" > /dev/null 2>&1 ||
+			fail "$_name: timed run with the shim"
 		_t2=$(now_ns)
 		echo "$((_t1 - _t0)) $((_t2 - _t1))" >> "$WORK/times"
 		_i=$((_i + 1))

@@ -22,5 +22,5 @@ cmp "$WORK/plain/j.bin" "$WORK/dax/j.bin" ||
 check_takeover
 [ "$(stat_sum copies_into_dax)" -gt 0 ] || fail "no copy went into DAX"
 [ "$(stat_sum unmaps_of_dax_ranges)" -gt 0 ] || fail "resize not seen"
-bench_ratio python3-mmap $PY "$JOURNAL" j.bin write
+bench_ratio python3-mmap "$PY" "$JOURNAL" j.bin write
 echo "PASS: python3 mmap journal identical with and without the shim"

@@ -310,6 +310,20 @@ trim_one(void *ctx, const struct registry_entry *e)
 }
 
 /*
+ * leave -- flush what the shim mappings of [lo, hi) may hold before that
+ * range leaves the shim, in a kernel call that unmaps it, replaces it, or
+ * takes read access away: the kernel's writeback never flushes a store
+ * made through a shim mapping (hooks_msync.c, "Ranges that leave the
+ * shim").  Registry lock held.
+ */
+static void
+leave(uintptr_t lo, uintptr_t hi)
+{
+	if (shim_flush_gone(lo, hi, true))
+		shim_count(ST_UNMAP_FLUSH, 1);
+}
+
+/*
  * trim -- take [lo, hi) out of every shim mapping in the registry: whole
  * entries removed, heads and tails cut, a middle split in two.  Registry
  * lock held.  0, or -ENOMEM with everything undone.
@@ -423,6 +437,7 @@ mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 	registry_lock();
 	if (over) {
 		shim_count(ST_UNMAPS, 1);
+		leave((uintptr_t)addr, (uintptr_t)addr + ALIGN_UP(len, Pagesize));
 		if (trim((uintptr_t)addr, (uintptr_t)addr +
 				ALIGN_UP(len, Pagesize), &u)) {
 			registry_unlock();
@@ -466,6 +481,7 @@ trimmed_call(void *addr, size_t len, int (*call)(void *, size_t,
 	*dropped = false;
 	shim_in_hook = 1;
 	registry_lock();
+	leave((uintptr_t)addr, (uintptr_t)addr + ALIGN_UP(len, Pagesize));
 	if (trim((uintptr_t)addr, (uintptr_t)addr + ALIGN_UP(len, Pagesize),
 			&u)) {
 		registry_unlock();
@@ -537,6 +553,13 @@ mremap(void *old, size_t old_len, size_t new_len, int flags, ...)
 	struct shim_map from = { 0 };
 	if (src)
 		from = *src;	/* trim may retire src */
+	/* what the call replaces or cuts off leaves the shim */
+	if (dst_dax)
+		leave((uintptr_t)new_addr, (uintptr_t)new_addr +
+				ALIGN_UP(new_len, Pagesize));
+	if (ALIGN_UP(new_len, Pagesize) < ALIGN_UP(old_len, Pagesize))
+		leave((uintptr_t)old + ALIGN_UP(new_len, Pagesize),
+				(uintptr_t)old + ALIGN_UP(old_len, Pagesize));
 	int ret = 0;
 	if (dst_dax)
 		ret = trim((uintptr_t)new_addr, (uintptr_t)new_addr +

@@ -202,6 +202,7 @@ walk(uintptr_t lo, uintptr_t hi, part_fn part, void *ctx)
 struct file_ctx {
 	dev_t dev;
 	ino_t ino;
+	bool any_dev, any_ino;	/* sync(2), syncfs(2) and exit */
 	off_t off;
 	size_t len;		/* 0: to the end of the file */
 	const struct shim_map *except;
@@ -237,7 +238,8 @@ static void
 file_part(void *ctx, struct shim_map *s, uintptr_t start, uintptr_t end)
 {
 	struct file_ctx *c = ctx;
-	if (!s || s == c->except || s->dev != c->dev || s->ino != c->ino)
+	if (!s || s == c->except || (!c->any_dev && s->dev != c->dev) ||
+			(!c->any_ino && s->ino != c->ino))
 		return;
 	/* the entry's file range [foff, fend) */
 	off_t foff = s->base_off + (off_t)(start - s->base);
@@ -270,12 +272,10 @@ file_part(void *ctx, struct shim_map *s, uintptr_t start, uintptr_t end)
 	c->run_one = true;
 }
 
-size_t
-shim_flush_file(dev_t dev, ino_t ino, off_t off, size_t len,
-		const struct shim_map *except, bool drain, size_t *flushed)
+/* flush_files -- what c selects, under the registry lock */
+static size_t
+flush_files(struct file_ctx *c, bool drain)
 {
-	struct file_ctx c = { .dev = dev, .ino = ino, .off = off, .len = len,
-		.except = except, .flushed = flushed };
 	/*
 	 * Under the registry lock, which the munmap/mmap/mremap hooks hold
 	 * from their registry change to the end of the kernel call: without
@@ -285,12 +285,39 @@ shim_flush_file(dev_t dev, ino_t ino, off_t off, size_t len,
 	 * entry is visited, however many the process has.
 	 */
 	registry_lock();
-	walk(0, UINTPTR_MAX, file_part, &c);
-	flush_run(&c);
-	if (drain && c.last)
-		c.last->m.drain_fn();
+	walk(0, UINTPTR_MAX, file_part, c);
+	flush_run(c);
+	if (drain && c->last)
+		c->last->m.drain_fn();
 	registry_unlock();
-	return c.found;
+	return c->found;
+}
+
+size_t
+shim_flush_file(dev_t dev, ino_t ino, off_t off, size_t len,
+		const struct shim_map *except, bool drain, size_t *flushed)
+{
+	struct file_ctx c = { .dev = dev, .ino = ino, .off = off, .len = len,
+		.except = except, .flushed = flushed };
+	return flush_files(&c, drain);
+}
+
+void
+shim_flush_where(bool any_dev, dev_t dev, enum shim_counter counter)
+{
+	if (shim_in_hook ||
+			atomic_load_explicit(&shim_nmaps, memory_order_relaxed) == 0)
+		return;
+	int saved = errno;
+	shim_in_hook = 1;
+	size_t flushed = 0;
+	struct file_ctx c = { .dev = dev, .any_dev = any_dev, .any_ino = true,
+		.flushed = &flushed };
+	if (flush_files(&c, true))
+		shim_count(counter, 1);
+	shim_count(ST_MSYNC_BYTES, flushed);
+	shim_in_hook = 0;
+	errno = saved;
 }
 
 /*
@@ -395,15 +422,17 @@ msync(void *addr, size_t len, int flags)
 }
 
 /*
- * flush_file -- flush every shim mapping of the file st (what can be
- * dirty), then drain; count the call in counter if the file has any.
+ * flush_file -- flush every shim mapping of the file st in its range
+ * [off, off + len) (len 0: to the end; what can be dirty), then drain;
+ * count the call in counter if the file has any.
  */
 static void
-flush_file(const struct stat *st, enum shim_counter counter)
+flush_file(const struct stat *st, off_t off, size_t len,
+		enum shim_counter counter)
 {
 	shim_in_hook = 1;
 	size_t flushed = 0;
-	if (shim_flush_file(st->st_dev, st->st_ino, 0, 0, NULL, true,
+	if (shim_flush_file(st->st_dev, st->st_ino, off, len, NULL, true,
 			&flushed))
 		shim_count(counter, 1);
 	shim_count(ST_MSYNC_BYTES, flushed);
@@ -422,7 +451,7 @@ sync_file(int fd)
 	struct stat st;
 	if (atomic_load_explicit(&shim_nmaps, memory_order_relaxed) > 0 &&
 			!shim_in_hook && fstat(fd, &st) == 0)
-		flush_file(&st, ST_FSYNC_FLUSH);
+		flush_file(&st, 0, 0, ST_FSYNC_FLUSH);
 	errno = saved;
 }
 
@@ -438,6 +467,47 @@ fdatasync(int fd)
 {
 	sync_file(fd);
 	return (int)syscall(SYS_fdatasync, fd);
+}
+
+/*
+ * sync, syncfs, sync_file_range -- the kernel's writeback flushes a DAX
+ * file's dirty pages, and never sees those the shim's mappings dirtied
+ * (above, "Ranges that leave the shim"): they are flushed first.  sync:
+ * every shim mapping; syncfs: those of files on fd's file system;
+ * sync_file_range: fd's range, when SYNC_FILE_RANGE_WRITE asks for
+ * writing (the shim's flush is synchronous, whatever the WAIT flags).
+ */
+PUBLIC void
+sync(void)
+{
+	shim_flush_where(true, 0, ST_SYNC_FLUSH);
+	(void) syscall(SYS_sync);
+}
+
+PUBLIC int
+syncfs(int fd)
+{
+	int saved = errno;
+	struct stat st;
+	if (atomic_load_explicit(&shim_nmaps, memory_order_relaxed) > 0 &&
+			!shim_in_hook && fstat(fd, &st) == 0)
+		shim_flush_where(false, st.st_dev, ST_SYNC_FLUSH);
+	errno = saved;
+	return (int)syscall(SYS_syncfs, fd);
+}
+
+PUBLIC int
+sync_file_range(int fd, off_t off, off_t len, unsigned int flags)
+{
+	int saved = errno;
+	struct stat st;
+	if ((flags & SYNC_FILE_RANGE_WRITE) && off >= 0 && len >= 0 &&
+			atomic_load_explicit(&shim_nmaps,
+				memory_order_relaxed) > 0 &&
+			!shim_in_hook && fstat(fd, &st) == 0)
+		flush_file(&st, off, (size_t)len, ST_SYNC_FLUSH);
+	errno = saved;
+	return (int)syscall(SYS_sync_file_range, fd, off, len, flags);
 }
 
 /*
@@ -463,7 +533,7 @@ before_layout_change(int fd)
 		enum shim_class c = shim_classify(fd, &st);
 		shim_in_hook = 0;
 		if (c == SHIM_REAL_DAX)
-			flush_file(&st, ST_LAYOUT_FLUSH);
+			flush_file(&st, 0, 0, ST_LAYOUT_FLUSH);
 	}
 	errno = saved;
 }
@@ -526,36 +596,59 @@ PUBLIC int posix_fallocate64(int fd, off_t off, off_t len)
 	__attribute__((alias("posix_fallocate")));
 
 /*
- * dropped_part -- flush a part of a shim mapping whose flushes would miss
- * pages the kernel is about to drop: real DAX (mincore then says "not
- * resident") and tracked mappings (the scan flushes only mapped pages,
- * dirty.c).  Untracked emulated DAX keeps the pages in tmpfs, which
- * mincore still reports, and is not flushed here.
+ * Ranges that leave the shim.  The shim's flush is the only one a store
+ * through its mapping ever gets: on tmpfs the kernel's msync, fsync and
+ * writeback flush no CPU cache, and on fsdax a write fault in a MAP_SYNC
+ * mapping inserts its page clean (fs/dax.c tags the entry dirty only for
+ * a fault that is not synchronous), so the kernel's fsync, sync(2) and
+ * background writeback never flush it either.  Without the shim they
+ * would: a program may store through a mapping, unmap it or exit, and
+ * fsync the file later or leave it to sync(1) -- and expect its stores
+ * to be durable.  So a shim mapping is flushed, as msync would, before
+ * any of it leaves the shim: munmap, mmap(MAP_FIXED) over it, the part
+ * mremap cuts off or replaces, mprotect that takes read access away
+ * (hooks_mmap.c), and every mapping at exit (shim_flush_where, init.c).
+ * Not covered: _exit, a fatal signal, and a child's stores through an
+ * inherited mapping that it leaves unflushed by either (README).
+ *
+ * madvise(DONTNEED, PAGEOUT) keeps the mapping but drops page-table
+ * entries: a later flush misses those pages where "resident" means
+ * "mapped" -- real DAX (mincore) and tracked mappings (the scan flushes
+ * only mapped pages, dirty.c).  Untracked emulated DAX keeps the pages in
+ * tmpfs, which mincore still reports, and is left to that later flush.
  */
+struct gone_ctx {
+	bool leaving;
+	struct shim_map *last;	/* the last mapping flushed: its drain */
+	size_t flushed, skipped;
+};
+
+/* gone_part -- flush the part [a, b) of s if it needs it (gone_ctx) */
 static void
-dropped_part(void *ctx, struct shim_map *s, uintptr_t a, uintptr_t b)
+gone_part(void *ctx, struct shim_map *s, uintptr_t a, uintptr_t b)
 {
-	if (s && (s->cls == SHIM_REAL_DAX ||
-			atomic_load_explicit(&s->tracked,
-				memory_order_relaxed)) &&
-			s->m.effective_granularity != PMEM2_GRANULARITY_PAGE) {
-		(void) serve(s, a, b, MS_SYNC);
-		*(struct shim_map **)ctx = s;
-	}
+	struct gone_ctx *c = ctx;
+	if (!s || s->m.effective_granularity == PMEM2_GRANULARITY_PAGE ||
+			(!c->leaving && s->cls != SHIM_REAL_DAX &&
+			!atomic_load_explicit(&s->tracked,
+				memory_order_relaxed)))
+		return;
+	/* a range leaving needs no protection for its next flush */
+	(void) flush_resident(s, a, b, c->leaving ? MS_ASYNC : MS_SYNC,
+			&c->flushed, &c->skipped);
+	c->last = s;
 }
 
-/*
- * flush_dropped -- flush (and drain) those parts of [lo, hi); true if
- * there were any.
- */
-static bool
-flush_dropped(uintptr_t lo, uintptr_t hi)
+bool
+shim_flush_gone(uintptr_t lo, uintptr_t hi, bool leaving)
 {
-	struct shim_map *last = NULL;
-	walk(lo, hi, dropped_part, &last);
-	if (last)
-		last->m.drain_fn();
-	return last != NULL;
+	struct gone_ctx c = { .leaving = leaving };
+	walk(lo, hi, gone_part, &c);
+	if (c.last)
+		c.last->m.drain_fn();
+	shim_count(ST_MSYNC_BYTES, c.flushed);
+	shim_count(ST_MSYNC_SKIPPED, c.skipped);
+	return c.last != NULL;
 }
 
 #ifndef MADV_DONTNEED_LOCKED
@@ -596,7 +689,7 @@ madvise(void *addr, size_t len, int advice)
 		if (IS_ALIGNED(lo, Pagesize)) {
 			int saved = errno;
 			shim_in_hook = 1;
-			if (flush_dropped(lo, hi))
+			if (shim_flush_gone(lo, hi, false))
 				shim_count(ST_MADVISE_FLUSH, 1);
 			shim_in_hook = 0;
 			errno = saved;

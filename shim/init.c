@@ -313,12 +313,16 @@ shim_ctor(void)
 }
 
 /*
- * shim_dtor -- report, and tear nothing down: other destructors and atexit
- * handlers still copy and unmap through our hooks after this.
+ * shim_dtor -- flush every shim mapping (the kernel's exit unmaps them
+ * with no flush, and its writeback never flushes what the shim's
+ * mappings dirtied: hooks_msync.c), then report; tear nothing down:
+ * other destructors and atexit handlers still copy and unmap through our
+ * hooks after this.
  */
 __attribute__((destructor)) static void
 shim_dtor(void)
 {
+	shim_flush_where(true, 0, ST_EXIT_FLUSH);
 	if (shim_cfg.stats)
 		shim_stats_report();
 }

@@ -158,6 +158,15 @@ size_t shim_flush_file(dev_t dev, ino_t ino, off_t off, size_t len,
 	const struct shim_map *except, bool drain, size_t *flushed);
 
 /*
+ * shim_flush_gone -- flush (and drain) what can be dirty in the shim
+ * mappings of [lo, hi), which are leaving the shim (leaving: munmap and
+ * the like; registry lock held) or losing page-table entries (madvise:
+ * only the mappings whose later flush would miss them).  True if any
+ * mapping was flushed.
+ */
+bool shim_flush_gone(uintptr_t lo, uintptr_t hi, bool leaving);
+
+/*
  * shim_flush_runs -- flush, in mapping s, the pages of the np from a that
  * mincore's vec marks resident, one flush per run; the bytes flushed.
  */
@@ -257,6 +266,11 @@ enum shim_counter {
 				 * mappings, served by flushing them */
 	ST_LAYOUT_FLUSH,	/* truncate/fallocate that flushed mappings */
 	ST_MADVISE_FLUSH,	/* madvise(DONTNEED) that flushed mappings */
+	ST_UNMAP_FLUSH,		/* munmap, MAP_FIXED, mremap or mprotect that
+				 * flushed the shim ranges it took away */
+	ST_SYNC_FLUSH,		/* sync, syncfs, sync_file_range that
+				 * flushed shim mappings */
+	ST_EXIT_FLUSH,		/* exits that flushed shim mappings */
 	ST_COPY_CALLS,		/* memcpy/memmove into a DAX mapping */
 	ST_COPY_BYTES,
 	ST_COPY_NT_BYTES,	/* of which through the core's mover */
@@ -269,6 +283,14 @@ enum shim_counter {
 				 * ranges: those leave the registry */
 	ST_NCOUNTERS
 };
+
+/*
+ * shim_flush_where -- flush (and drain) what can be dirty in every shim
+ * mapping (any_dev) or in those of files on device dev; count the call in
+ * counter if there were any.  Takes the registry lock; nothing inside
+ * a hook (shim_in_hook); errno kept.
+ */
+void shim_flush_where(bool any_dev, dev_t dev, enum shim_counter counter);
 
 extern _Atomic unsigned long shim_counters[ST_NCOUNTERS];
 

@@ -1,0 +1,210 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * shim_durable.c -- stores made through a shim mapping and never msynced
+ * are flushed whenever the kernel, without the shim, would still have
+ * written them back: before munmap, mmap(MAP_FIXED), a shrinking mremap
+ * or mprotect(PROT_NONE) takes them out of the shim's hands, at sync,
+ * syncfs and sync_file_range, and at exit.  The kernel never flushes them
+ * itself (tmpfs: no CPU-cache flush at all; fsdax: MAP_SYNC faults leave
+ * the page clean), so a program that unmaps (or exits) and then fsyncs,
+ * or calls sync(1), would lose them without these flushes.
+ *
+ * Seen through the shim's counters: msync_bytes_flushed must grow by the
+ * pages written (tracked), the pages in the file range (untracked emulated
+ * DAX: tmpfs has them all), at least the written pages (real DAX: the
+ * pages this process mapped), or the whole range (BYTE granularity).
+ */
+#include <sys/wait.h>
+
+#include "shim_test.h"
+
+#define PG 4096UL
+
+static int Byte;	/* the directory's mappings are BYTE granularity */
+static int Tracked;	/* emulated DAX with written-page tracking */
+
+/* ok -- a flush of range pages, written of them since their last flush */
+static int
+ok(unsigned long got, unsigned long written, unsigned long range)
+{
+	if (Byte)
+		return got == range * PG;
+	if (!Real_dax)
+		return got == (Tracked ? written : range) * PG;
+	return got >= written * PG && got <= range * PG;
+}
+
+/* grew -- counter c's growth since *c0, which it then sets to now */
+static unsigned long
+grew(const char *c, unsigned long *c0)
+{
+	unsigned long v = ctr(c), d = v - *c0;
+	*c0 = v;
+	return d;
+}
+
+static char *
+map(int fd, size_t len)
+{
+	char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	FATAL(p != MAP_FAILED && registered(p));
+	return p;
+}
+
+/* exit_child -- stores to 3 of 8 pages, then exit() with no msync */
+static int
+exit_child(const char *dax)
+{
+	int fd = make_file(dax, "exit", 8 * PG, 'e', NULL);
+	char *p = map(fd, 8 * PG);
+	p[0] = p[2 * PG] = p[7 * PG + 5] = 'X';
+	exit(0);
+}
+
+/* stat_of -- counter name in the PMEMSHIM_STATS file path, or -1 */
+static long
+stat_of(const char *path, const char *name)
+{
+	FILE *f = fopen(path, "r");
+	char line[256], key[128];
+	long v = -1, n;
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "pmemshim: %127s %ld", key, &n) == 2 &&
+				strcmp(key, name) == 0)
+			v = n;
+	fclose(f);
+	return v;
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *dax = shim_test_init();
+	if (argc > 1 && strcmp(argv[1], "exit-child") == 0)
+		return exit_child(dax);
+	Tracked = !Real_dax && tracking_expected();
+	unsigned long fl = ctr("msync_bytes_flushed");
+	unsigned long uf = ctr("unmap_flushes");
+	unsigned long sf = ctr("sync_flushes");
+	int fd = make_file(dax, "durable", 16 * PG, 'd', NULL);
+	int fd2 = make_file(dax, "durable2", 4 * PG, 'e', NULL);
+
+	/* munmap of the whole mapping: its two written pages */
+	char *p = map(fd, 8 * PG);
+	Byte = Gran(p) == 0;
+	p[1 * PG] = p[3 * PG + 100] = 'U';
+	CHECK(munmap(p, 8 * PG) == 0);
+	CHECK(grew("unmap_flushes", &uf) == 1);
+	CHECK(ok(grew("msync_bytes_flushed", &fl), 2, 8));
+
+	/* a partial munmap flushes the part that goes, and only that */
+	p = map(fd, 8 * PG);
+	p[0] = p[5 * PG] = 'P';
+	CHECK(munmap(p + 4 * PG, 4 * PG) == 0);
+	CHECK(grew("unmap_flushes", &uf) == 1);
+	CHECK(ok(grew("msync_bytes_flushed", &fl), 1, 4));
+	CHECK(msync(p, 4 * PG, MS_SYNC) == 0);	/* page 0 still due */
+	CHECK(ok(grew("msync_bytes_flushed", &fl), 1, 4));
+	/* after an msync, the munmap has nothing left to flush */
+	CHECK(munmap(p, 4 * PG) == 0);
+	CHECK(ok(grew("msync_bytes_flushed", &fl), 0, 4));
+	uf = ctr("unmap_flushes");
+
+	/* mmap(MAP_FIXED) over a written page */
+	p = map(fd, 8 * PG);
+	p[6 * PG] = 'F';
+	char *a = mmap(p + 6 * PG, PG, PROT_READ | PROT_WRITE,
+			MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+	CHECK(a == p + 6 * PG && !registered(a));
+	CHECK(grew("unmap_flushes", &uf) == 1);
+	CHECK(ok(grew("msync_bytes_flushed", &fl), 1, 1));
+
+	/* mremap that shrinks: the part cut off */
+	p[2 * PG] = p[5 * PG] = 'R';
+	char *r = mremap(p, 6 * PG, 4 * PG, 0);
+	CHECK(r == p && registered(p + 3 * PG) && !registered(p + 4 * PG));
+	CHECK(grew("unmap_flushes", &uf) == 1);
+	CHECK(ok(grew("msync_bytes_flushed", &fl), 1, 2));
+
+	/* mprotect without read access: the range leaves the shim (its
+	 * msync is the kernel's from then on, see shim_protect.c) */
+	unsigned long k0 = ctr("msync_passed_on");
+	p[3 * PG] = 'N';
+	CHECK(mprotect(p + 3 * PG, PG, PROT_NONE) == 0);
+	CHECK(grew("unmap_flushes", &uf) == 1);
+	CHECK(ok(grew("msync_bytes_flushed", &fl), 1, 1));
+	CHECK(!registered(p + 3 * PG));
+	CHECK(msync(p + 3 * PG, PG, MS_SYNC) == 0);
+	CHECK(ctr("msync_passed_on") == k0 + 1);
+	munmap(p + 6 * PG, 2 * PG);	/* the anonymous page and the last */
+	munmap(p, 6 * PG);
+	fl = ctr("msync_bytes_flushed");
+	uf = ctr("unmap_flushes");
+
+	/* sync: every shim mapping, of every file */
+	p = map(fd, 8 * PG);
+	char *q = map(fd2, 4 * PG);
+	p[0] = p[7 * PG] = q[PG] = 'S';
+	sync();
+	CHECK(grew("sync_flushes", &sf) == 1);
+	CHECK(ok(grew("msync_bytes_flushed", &fl), 3, 12));
+	/* syncfs of another file system leaves them alone ... */
+	int proc = open("/proc", O_RDONLY | O_DIRECTORY);
+	FATAL(proc >= 0);
+	q[2 * PG] = 'T';
+	CHECK(syncfs(proc) == 0);
+	CHECK(grew("sync_flushes", &sf) == 0);
+	CHECK(grew("msync_bytes_flushed", &fl) == 0);
+	close(proc);
+	/* ... and of theirs flushes them */
+	CHECK(syncfs(fd) == 0);
+	CHECK(grew("sync_flushes", &sf) == 1);
+	CHECK(ok(grew("msync_bytes_flushed", &fl), 1, 12));
+
+	/* sync_file_range: the file's range, when asked to write */
+	p[2 * PG] = p[6 * PG] = 'W';
+	CHECK(sync_file_range(fd, 0, 4 * PG, SYNC_FILE_RANGE_WAIT_BEFORE) == 0);
+	CHECK(grew("sync_flushes", &sf) == 0);
+	CHECK(grew("msync_bytes_flushed", &fl) == 0);
+	CHECK(sync_file_range(fd, 0, 4 * PG, SYNC_FILE_RANGE_WRITE) == 0);
+	CHECK(grew("sync_flushes", &sf) == 1);
+	CHECK(ok(grew("msync_bytes_flushed", &fl), 1, 4));
+	/* length 0: to the end of the file (the mapping's 8 pages) */
+	CHECK(sync_file_range(fd, 2 * PG, 0, SYNC_FILE_RANGE_WRITE) == 0);
+	CHECK(grew("sync_flushes", &sf) == 1);
+	CHECK(ok(grew("msync_bytes_flushed", &fl), 1, 6));
+	/* the kernel's answer to bad arguments is kept */
+	errno = 0;
+	CHECK(sync_file_range(fd, -1, PG, SYNC_FILE_RANGE_WRITE) == -1 &&
+		errno == EINVAL);
+	CHECK(grew("sync_flushes", &sf) == 0);
+	munmap(p, 8 * PG);
+	munmap(q, 4 * PG);
+
+	/* exit: a program that stores and exits with no msync */
+	char stats[600];
+	snprintf(stats, sizeof(stats), "%s/exit.stats", dax);
+	unlink(stats);
+	pid_t pid = fork();
+	FATAL(pid >= 0);
+	if (pid == 0) {
+		char env[700];
+		snprintf(env, sizeof(env), "PMEMSHIM_STATS=%s", stats);
+		putenv(env);
+		execl(argv[0], argv[0], "exit-child", (char *)NULL);
+		_exit(127);
+	}
+	int st;
+	FATAL(waitpid(pid, &st, 0) == pid);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	long b = stat_of(stats, "msync_bytes_flushed");
+	CHECK(stat_of(stats, "exit_flushes") == 1);
+	CHECK(b >= 0 && ok((unsigned long)b, 3, 8));
+	unlink(stats);
+
+	close(fd);
+	close(fd2);
+	return finish();
+}

@@ -96,7 +96,7 @@ copy_slow(void *d, const void *s, size_t n, int move, void *ip)
 	struct registry_entry e;
 	struct shim_map *m;
 	if (shim_in_hook || !registry_lookup(d, &e) ||
-			!(m = shim_map_of(&e)) ||
+			!shim_served(m = shim_map_of(&e)) ||
 			(uintptr_t)d + n > e.end || n == 0)
 		return real(move)(d, s, n);
 	shim_count(ST_COPY_CALLS, 1);

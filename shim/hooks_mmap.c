@@ -184,6 +184,7 @@ same_file_as(struct shim_map *t, const struct shim_map *s)
 	t->base_off = s->base_off;
 	t->cls = s->cls;
 	t->dontfork = s->dontfork;
+	t->blocked = s->blocked;
 }
 
 /* ---- trimming with an undo log ------------------------------------ */
@@ -466,50 +467,10 @@ mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 	__attribute__((alias("mmap")));
 
 /*
- * trimmed_call -- take [addr, addr + len) out of the registry, then make
- * the kernel call call(addr, len, args) with the registry lock held; if
- * it fails, put the registry back when any failure may (undo_errno 0) or
- * when its errno is undo_errno (the only error that changed nothing).
- * *dropped: whether entries stayed out.  libc's errno contract.
+ * munmap -- the range leaves the registry (flushed first), then the
+ * kernel call, with the registry lock held; if it fails, the registry is
+ * put back.  libc's errno contract.
  */
-static int
-trimmed_call(void *addr, size_t len, int (*call)(void *, size_t,
-		const int *), const int *args, int undo_errno, bool *dropped)
-{
-	int saved = errno;
-	struct undo u = { 0 };
-	*dropped = false;
-	shim_in_hook = 1;
-	registry_lock();
-	leave((uintptr_t)addr, (uintptr_t)addr + ALIGN_UP(len, Pagesize));
-	if (trim((uintptr_t)addr, (uintptr_t)addr + ALIGN_UP(len, Pagesize),
-			&u)) {
-		registry_unlock();
-		shim_in_hook = 0;
-		errno = ENOMEM;
-		return -1;
-	}
-	int ret = call(addr, len, args);
-	int e = errno;
-	if (ret && (!undo_errno || e == undo_errno)) {
-		undo_apply(&u);
-	} else {
-		*dropped = u.n > 0;
-		undo_commit(&u);
-	}
-	registry_unlock();
-	shim_in_hook = 0;
-	errno = ret ? e : saved;
-	return ret;
-}
-
-static int
-call_munmap(void *addr, size_t len, const int *args)
-{
-	(void) args;
-	return os_munmap(addr, len);
-}
-
 PUBLIC int
 munmap(void *addr, size_t len)
 {
@@ -517,8 +478,28 @@ munmap(void *addr, size_t len)
 			!IS_ALIGNED((uintptr_t)addr, Pagesize))
 		return os_munmap(addr, len);
 	shim_count(ST_UNMAPS, 1);
-	bool dropped;
-	return trimmed_call(addr, len, call_munmap, NULL, 0, &dropped);
+	int saved = errno;
+	uintptr_t lo = (uintptr_t)addr, hi = lo + ALIGN_UP(len, Pagesize);
+	struct undo u = { 0 };
+	shim_in_hook = 1;
+	registry_lock();
+	leave(lo, hi);
+	if (trim(lo, hi, &u)) {
+		registry_unlock();
+		shim_in_hook = 0;
+		errno = ENOMEM;
+		return -1;
+	}
+	int ret = os_munmap(addr, len);
+	int e = errno;
+	if (ret)
+		undo_apply(&u);
+	else
+		undo_commit(&u);
+	registry_unlock();
+	shim_in_hook = 0;
+	errno = ret ? e : saved;
+	return ret;
 }
 
 /*
@@ -614,18 +595,23 @@ call_protect(void *addr, size_t len, const int *args)
 /*
  * protect -- mprotect and pkey_mprotect.  The shim flushes a mapping's
  * pages with CLWB from user space, and CLWB needs the access a load
- * needs: on a page the program made inaccessible (no PROT_READ) it
- * raises SIGSEGV where the kernel's msync would succeed.  A protection
- * key other than the default is treated the same way, since its rights
- * change with WRPKRU, without a system call the shim could see.  Such a
- * range leaves the registry before the kernel call, as munmap's does, and
- * for good: from then on its msync goes to the kernel (as durable as
- * without the shim; on fsdax the kernel's writeback flushes it) and copies
- * into it go to libc.  Giving read access back does not register it again:
- * the shim no longer knows which file it maps.  Protection that keeps
- * reads allowed changes nothing here.  If the call fails, the range stays
- * out unless the kernel refused it as a whole (EINVAL): other failures
- * can come after some of the range was already changed.
+ * needs: on a page the program made inaccessible it raises SIGSEGV where
+ * the kernel's msync would succeed.  On x86 that is a page with neither
+ * read nor write access (a writable page is readable), or with a
+ * protection key other than the default, since its rights change with
+ * WRPKRU, without a system call the shim could see.  Such a range is
+ * flushed first (what was stored so far) and its pieces are marked
+ * blocked (shim.h): its msync goes to the kernel and copies into it to
+ * libc.  The pieces stay in the registry, so that giving access back
+ * serves them again: on fsdax the kernel's msync would not flush a store
+ * to them, since a MAP_SYNC mapping's write faults leave the page clean
+ * (hooks_msync.c).  The marks change after the kernel call, under the
+ * registry lock (which every flush of another mapping takes; a flush of
+ * the same range racing with the call is the program's own race, as a
+ * load there would be).  If the call fails, access is taken away anyway
+ * unless the kernel refused it as a whole (EINVAL): other failures can
+ * come after some of the range was already changed; access is given back
+ * only on success.
  */
 /* ban_alias_one -- no more mover alias for one entry (alias.c) */
 static int
@@ -638,33 +624,117 @@ ban_alias_one(void *ctx, const struct registry_entry *e)
 	return 0;
 }
 
+/*
+ * split_at -- make x the start of a registry entry if a shim mapping
+ * covers it (registry lock held): 0, or -ENOMEM with nothing changed.
+ */
+static int
+split_at(uintptr_t x)
+{
+	struct registry_entry e;
+	struct shim_map *s;
+	if (!registry_lookup((void *)x, &e) || e.start == x ||
+			!(s = shim_map_of(&e)))
+		return 0;
+	struct shim_map *t = map_alloc();
+	if (!t)
+		return -ENOMEM;
+	shim_alias_drop(s, false);
+	if (registry_resize(&s->m, e.start, x)) {
+		map_retire(t);
+		return -ENOMEM;
+	}
+	same_file_as(t, s);
+	t->tracked = s->tracked;
+	t->protected_end = s->protected_end;
+	if (map_legacy_clone(&t->m, &s->m, (void *)x, e.end - x, t)) {
+		(void) registry_resize(&s->m, e.start, e.end);
+		map_retire(t);
+		return -ENOMEM;
+	}
+	atomic_fetch_add(&shim_nmaps, 1);
+	return 0;
+}
+
+struct block_ctx {
+	unsigned set, clear;	/* SHIM_BLOCK_* */
+	bool any, dropped, restored;
+};
+
+/* any_blocked -- is entry e a blocked piece? (stops the walk) */
+static int
+any_blocked(void *ctx, const struct registry_entry *e)
+{
+	(void) ctx;
+	struct shim_map *s = shim_map_of(e);
+	return s && !shim_served(s);
+}
+
+/* mark_one -- set, then clear, c's marks on a piece inside the range */
+static int
+mark_one(void *ctx, const struct registry_entry *e)
+{
+	struct block_ctx *c = ctx;
+	struct shim_map *s = shim_map_of(e);
+	if (!s)
+		return 0;
+	unsigned old = atomic_load(&s->blocked);
+	unsigned now = (old | c->set) & ~c->clear;
+	atomic_store(&s->blocked, (unsigned char)now);
+	c->dropped |= !old && now;
+	c->restored |= old && !now;
+	return 0;
+}
+
 static int
 protect(void *addr, size_t len, int prot, int pkey)
 {
 	int args[2] = { prot, pkey };
-	bool drop = !(prot & PROT_READ) || pkey > 0;
-	/* any change of protection: the mover's alias would keep write
-	 * access the program may be taking away (alias.c) */
-	if (!shim_in_hook && len && (uintptr_t)addr + len > (uintptr_t)addr &&
-			registry_may_overlap(addr, len)) {
-		shim_in_hook = 1;
-		registry_lock();
-		(void) shim_each_overlap((uintptr_t)addr, (uintptr_t)addr +
-				len, ban_alias_one, NULL);
-		registry_unlock();
-		shim_in_hook = 0;
-	}
-	if (shim_in_hook || !drop || !len ||
-			!IS_ALIGNED((uintptr_t)addr, Pagesize) ||
-			(uintptr_t)addr + ALIGN_UP(len, Pagesize) <
-			(uintptr_t)addr ||
+	uintptr_t lo = (uintptr_t)addr, hi = lo + ALIGN_UP(len, Pagesize);
+	bool access = prot & (PROT_READ | PROT_WRITE);
+	struct block_ctx c = {
+		.set = (access ? 0 : SHIM_BLOCK_PROT) |
+			(pkey > 0 ? SHIM_BLOCK_PKEY : 0),
+		.clear = (access ? SHIM_BLOCK_PROT : 0) |
+			(pkey == 0 ? SHIM_BLOCK_PKEY : 0),
+	};
+	if (shim_in_hook || !len || !IS_ALIGNED(lo, Pagesize) || hi < lo ||
 			!registry_may_overlap(addr, len))
 		return call_protect(addr, len, args);
-	bool dropped;
-	int ret = trimmed_call(addr, len, call_protect, args, EINVAL,
-			&dropped);
-	if (dropped)
+	int saved = errno;
+	shim_in_hook = 1;
+	registry_lock();
+	/* any change of protection: the mover's alias would keep write
+	 * access the program may be taking away (alias.c) */
+	(void) shim_each_overlap(lo, hi, ban_alias_one, NULL);
+	if (!c.set && !shim_each_overlap(lo, hi, any_blocked, NULL)) {
+		/* access kept, and nothing to give back */
+		registry_unlock();
+		shim_in_hook = 0;
+		errno = saved;
+		return call_protect(addr, len, args);
+	}
+	if (c.set)
+		leave(lo, hi);
+	if (split_at(lo) || split_at(hi)) {
+		registry_unlock();
+		shim_in_hook = 0;
+		errno = ENOMEM;
+		return -1;
+	}
+	int ret = call_protect(addr, len, args);
+	int e = errno;
+	if (ret)
+		c.clear = 0;
+	if (!ret || e != EINVAL)
+		(void) shim_each_overlap(lo, hi, mark_one, &c);
+	registry_unlock();
+	shim_in_hook = 0;
+	if (c.dropped)
 		shim_count(ST_PROTECT_DROPS, 1);
+	if (c.restored)
+		shim_count(ST_PROTECT_RESTORES, 1);
+	errno = ret ? e : saved;
 	return ret;
 }
 
@@ -690,7 +760,7 @@ pmemshim_mapping_granularity(const void *addr)
 {
 	struct registry_entry e;
 	struct shim_map *s;
-	if (!registry_lookup(addr, &e) || !(s = shim_map_of(&e)))
+	if (!registry_lookup(addr, &e) || !shim_served(s = shim_map_of(&e)))
 		return -1;
 	return (int)s->m.effective_granularity;
 }

@@ -238,7 +238,8 @@ static void
 file_part(void *ctx, struct shim_map *s, uintptr_t start, uintptr_t end)
 {
 	struct file_ctx *c = ctx;
-	if (!s || s == c->except || (!c->any_dev && s->dev != c->dev) ||
+	if (!shim_served(s) || s == c->except ||
+			(!c->any_dev && s->dev != c->dev) ||
 			(!c->any_ino && s->ino != c->ino))
 		return;
 	/* the entry's file range [foff, fend) */
@@ -361,7 +362,8 @@ static void
 msync_part(void *ctx, struct shim_map *s, uintptr_t a, uintptr_t b)
 {
 	struct msync_ctx *c = ctx;
-	if (s && s->m.effective_granularity != PMEM2_GRANULARITY_PAGE) {
+	if (shim_served(s) &&
+			s->m.effective_granularity != PMEM2_GRANULARITY_PAGE) {
 		if (serve(s, a, b, c->flags))
 			c->err = errno;
 		if (c->flags & MS_INVALIDATE)
@@ -606,8 +608,10 @@ PUBLIC int posix_fallocate64(int fd, off_t off, off_t len)
  * fsync the file later or leave it to sync(1) -- and expect its stores
  * to be durable.  So a shim mapping is flushed, as msync would, before
  * any of it leaves the shim: munmap, mmap(MAP_FIXED) over it, the part
- * mremap cuts off or replaces, mprotect that takes read access away
- * (hooks_mmap.c), and every mapping at exit (shim_flush_where, init.c).
+ * mremap cuts off or replaces, mprotect that blocks it (hooks_mmap.c;
+ * giving access back serves it again), and every mapping at exit
+ * (shim_flush_where, init.c).  A blocked piece (shim_served) is skipped
+ * by every flush: a CLWB there would fault.
  * Not covered: _exit, a fatal signal, and a child's stores through an
  * inherited mapping that it leaves unflushed by either (README).
  *
@@ -628,7 +632,8 @@ static void
 gone_part(void *ctx, struct shim_map *s, uintptr_t a, uintptr_t b)
 {
 	struct gone_ctx *c = ctx;
-	if (!s || s->m.effective_granularity == PMEM2_GRANULARITY_PAGE ||
+	if (!shim_served(s) ||
+			s->m.effective_granularity == PMEM2_GRANULARITY_PAGE ||
 			(!c->leaving && s->cls != SHIM_REAL_DAX &&
 			!atomic_load_explicit(&s->tracked,
 				memory_order_relaxed)))

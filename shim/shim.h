@@ -108,6 +108,8 @@ struct shim_map {
 				 * their range written (dirty.c) */
 	_Atomic bool dontfork;	/* MADV_DONTFORK touched it: a fork's child
 				 * does not have it (hooks_mmap.c) */
+	_Atomic unsigned char blocked;	/* SHIM_BLOCK_*: why it cannot be
+					 * flushed now (hooks_mmap.c) */
 	/* the mover's view of [alias_lo, alias_hi), 0 if none (alias.c) */
 	_Atomic uintptr_t alias;
 	uintptr_t alias_lo, alias_hi;
@@ -131,6 +133,24 @@ void *shim_next(void *_Atomic *cache, const char *name, const char *version);
 /* shim_map_of -- the shim mapping an entry's object is, or NULL. */
 struct registry_entry;
 struct shim_map *shim_map_of(const struct registry_entry *e);
+
+/*
+ * Why a piece of a shim mapping cannot be flushed from user space: the
+ * program took read access away (mprotect), or gave it a protection key
+ * other than the default (pkey_mprotect).  Such a piece stays in the
+ * registry, so that it is served again when access comes back, but its
+ * msync goes to the kernel, copies into it to libc, and no flush
+ * touches it (a CLWB there would fault).
+ */
+#define SHIM_BLOCK_PROT 1
+#define SHIM_BLOCK_PKEY 2
+
+/* shim_served -- s can be flushed from user space (s may be NULL) */
+static inline bool
+shim_served(const struct shim_map *s)
+{
+	return s && !atomic_load_explicit(&s->blocked, memory_order_relaxed);
+}
 
 /*
  * shim_each_overlap -- fn(ctx, e) for every registry entry overlapping
@@ -280,7 +300,9 @@ enum shim_counter {
 	ST_ALIASES_LEFT,	/* left mapped: a copy never returned */
 	ST_UNMAPS,		/* munmap/mremap/MAP_FIXED over DAX ranges */
 	ST_PROTECT_DROPS,	/* mprotect without read access over DAX
-				 * ranges: those leave the registry */
+				 * ranges: those are no longer flushed */
+	ST_PROTECT_RESTORES,	/* mprotect giving access back: flushed
+				 * again */
 	ST_NCOUNTERS
 };
 

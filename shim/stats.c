@@ -139,6 +139,7 @@ static const char *const Names[ST_NCOUNTERS] = {
 	[ST_ALIASES_LEFT] = "mover_aliases_left_mapped",
 	[ST_UNMAPS] = "unmaps_of_dax_ranges",
 	[ST_PROTECT_DROPS] = "protects_dropping_dax_ranges",
+	[ST_PROTECT_RESTORES] = "protects_restoring_dax_ranges",
 };
 
 

@@ -138,6 +138,14 @@ main(int argc, char **argv)
 	CHECK(!registered(p + 3 * PG));
 	CHECK(msync(p + 3 * PG, PG, MS_SYNC) == 0);
 	CHECK(ctr("msync_passed_on") == k0 + 1);
+	/* access back: a store after it is the shim's to flush again (the
+	 * kernel's msync would not flush it on fsdax) */
+	CHECK(mprotect(p + 3 * PG, PG, PROT_READ | PROT_WRITE) == 0);
+	CHECK(registered(p + 3 * PG));
+	p[3 * PG + 1] = 'n';
+	CHECK(munmap(p + 3 * PG, PG) == 0);
+	CHECK(grew("unmap_flushes", &uf) == 1);
+	CHECK(ok(grew("msync_bytes_flushed", &fl), 1, 1));
 	munmap(p + 6 * PG, 2 * PG);	/* the anonymous page and the last */
 	munmap(p, 6 * PG);
 	fl = ctr("msync_bytes_flushed");

@@ -2,12 +2,15 @@
 /*
  * shim_protect.c -- mprotect and pkey_mprotect over a DAX mapping.  The
  * shim flushes with CLWB, which faults on a page without read access: a
- * range made inaccessible must leave the registry, so that msync and
- * fsync of it go to the kernel (which succeeds) instead of raising
- * SIGSEGV in the program.  Protection that keeps reads allowed keeps the
- * range served in user space.  Every failure path of the hook: a call the
- * kernel refuses as a whole (EINVAL) leaves the registry as it was; one
- * that fails part-way (ENOMEM at an unmapped page) keeps the range out.
+ * range made inaccessible must no longer be flushed by the shim, so that
+ * msync and fsync of it go to the kernel (which succeeds) instead of
+ * raising SIGSEGV in the program.  Giving access back serves it again
+ * (on fsdax the kernel's msync would not flush stores made through a
+ * MAP_SYNC mapping).  Protection that keeps reads (or writes, which imply
+ * reads on x86) allowed keeps the range served in user space.  Every
+ * failure path of the hook: a call the kernel refuses as a whole (EINVAL)
+ * leaves the registry as it was; one that fails part-way (ENOMEM at an
+ * unmapped page) keeps the range out.
  */
 #include "shim_test.h"
 
@@ -49,18 +52,46 @@ main(void)
 	CHECK(msync(d + 4 * PG, PG, MS_ASYNC | MS_INVALIDATE) == 0);
 	CHECK(fsync(fd) == 0);
 	CHECK(fdatasync(fd) == 0);
-	/* read access back: the data is there, the range stays with the
-	 * kernel (the shim no longer knows which file it maps) */
+	/* read access back: the data is there, and the range is served in
+	 * user space again, its new stores flushed */
+	unsigned long restores = ctr("protects_restoring_dax_ranges");
 	CHECK(mprotect(d + 4 * PG, 2 * PG, PROT_READ | PROT_WRITE) == 0);
-	CHECK(!registered(d + 4 * PG) && d[4 * PG + 7] == 'E');
+	CHECK(ctr("protects_restoring_dax_ranges") == restores + 1);
+	CHECK(registered(d + 4 * PG) && registered(d + 5 * PG) &&
+		d[4 * PG + 7] == 'E');
 	d[4 * PG + 8] = 'e';
+	unsigned long user = ctr("msync_user_space");
+	unsigned long bytes = ctr("msync_bytes_flushed");
 	CHECK(msync(d + 4 * PG, 2 * PG, MS_SYNC) == 0);
+	CHECK(ctr("msync_user_space") == user + 1);
+	CHECK(ctr("msync_bytes_flushed") >= bytes + PG);
 	CHECK(file_byte(fd, 4 * PG + 8) == 'e');
+	/* a piece of it only: the rest stays with the kernel */
+	CHECK(mprotect(d + 4 * PG, 2 * PG, PROT_NONE) == 0);
+	CHECK(mprotect(d + 5 * PG, PG, PROT_READ) == 0);
+	CHECK(ctr("protects_restoring_dax_ranges") == restores + 2);
+	CHECK(!registered(d + 4 * PG) && registered(d + 5 * PG));
+	CHECK(mprotect(d + 4 * PG, 2 * PG, PROT_READ | PROT_WRITE) == 0);
+	CHECK(registered(d + 4 * PG) && registered(d + 5 * PG));
+	CHECK(ctr("protects_restoring_dax_ranges") == restores + 3);
+	drops += 1;
+
+	/* write access without read: readable on x86, so still served */
+	d[10 * PG + 9] = 'w';
+	CHECK(mprotect(d + 10 * PG, PG, PROT_WRITE) == 0);
+	CHECK(registered(d + 10 * PG));
+	d[10 * PG + 10] = 'W';
+	user = ctr("msync_user_space");
+	CHECK(msync(d + 10 * PG, PG, MS_SYNC) == 0);
+	CHECK(ctr("msync_user_space") == user + 1);
+	CHECK(mprotect(d + 10 * PG, PG, PROT_READ | PROT_WRITE) == 0);
+	CHECK(file_byte(fd, 10 * PG + 10) == 'W');
+	CHECK(ctr("protects_dropping_dax_ranges") == drops + 1);
 
 	/* PROT_READ only: still flushable, still served in user space, and
 	 * what was stored before the call is flushed by the next msync */
-	unsigned long user = ctr("msync_user_space");
-	unsigned long bytes = ctr("msync_bytes_flushed");
+	user = ctr("msync_user_space");
+	bytes = ctr("msync_bytes_flushed");
 	d[8 * PG + 9] = 'r';
 	CHECK(mprotect(d + 8 * PG, PG, PROT_READ) == 0);
 	CHECK(registered(d + 8 * PG));

@@ -17,9 +17,11 @@
  * the tracking of a mapping -- fork (the child's mappings have no
  * userfaultfd), mremap (the kernel drops the registration unless asked
  * otherwise), the program closing our descriptor -- makes PAGEMAP_SCAN
- * fail with EPERM (PM_SCAN_CHECK_WPASYNC), and the caller then falls back
- * to flushing every resident page, for good.  Kernels without the feature
- * refuse UFFDIO_API or the ioctl, and mincore is used from the start.
+ * fail with EPERM (PM_SCAN_CHECK_WPASYNC), and the caller then falls back,
+ * for good, to flushing every page this process has mapped in it
+ * (shim_dirty_present: not every page of the file, as mincore says on
+ * tmpfs).  Kernels without the feature refuse UFFDIO_API or the ioctl, and
+ * mincore is used from the start.
  *
  * Only emulated DAX on page-cache files is tracked.  Real fsdax/devdax
  * keep mincore, which there means "pages this process faulted in": in
@@ -228,7 +230,7 @@ open_fds(void)
 	/* first use, a fork's child, or the program closed one of ours: a
 	 * number no longer ours may be the program's by now, so it is
 	 * neither used nor closed (the mappings registered with a closed
-	 * userfaultfd fail their scan and fall back to mincore).  A
+	 * userfaultfd fail their scan and fall back).  A
 	 * userfaultfd still ours is kept, with its mappings' tracking. */
 	*Mine = 0;
 	atomic_store(&Pagemap, -1);
@@ -329,7 +331,7 @@ shim_dirty_note(struct shim_map *s, uintptr_t lo, uintptr_t hi, size_t written)
 	if (atomic_fetch_add_explicit(&s->dense, 1, memory_order_relaxed) + 1
 			< DENSE_RUNS)
 		return;
-	if (!atomic_exchange(&s->tracked, false))
+	if (!shim_dirty_untrack(s))
 		return;		/* another thread did it */
 	struct registry_entry e;
 	pthread_mutex_lock(&Lock);
@@ -451,6 +453,75 @@ shim_dirty_flush(struct shim_map *s, uintptr_t lo, uintptr_t hi,
 }
 
 bool
+shim_dirty_untrack(struct shim_map *s)
+{
+	if (!atomic_exchange(&s->tracked, false))
+		return false;
+	atomic_store(&s->present_only, true);
+	return true;
+}
+
+/*
+ * shim_dirty_present -- a mapping that lost its tracking is flushed where
+ * this process has it mapped, not where mincore says the file has pages
+ * (on tmpfs: all of them, a walk of the whole file).  A store through the
+ * mapping leaves its page mapped here until the kernel takes the entry
+ * away: madvise, which the shim flushes first; truncation, which keeps
+ * nothing; or the kernel moving the data itself (swap, a huge-page
+ * collapse), which leaves no store of ours in the cache to flush.  A
+ * fork's child starts with no entries at all for a shared file mapping
+ * (the kernel does not copy them), so its exit flushes only what it
+ * touched, not its parent's whole file (9 ms per fork and exit for 64 MiB
+ * through mincore).  A migration entry is a written page on its way back
+ * (the CLWB waits for it); an entry with the protection marker alone is
+ * not a page.
+ */
+int
+shim_dirty_present(struct shim_map *s, uintptr_t lo, uintptr_t hi,
+		size_t *flushed, uintptr_t *stop)
+{
+	*stop = lo;
+	int fd = pagemap_fd();
+	if (fd < 0) {
+		/* a fork's child: its own /proc/self/pagemap */
+		pthread_mutex_lock(&Lock);
+		bool ok = !Broken && open_fds();
+		pthread_mutex_unlock(&Lock);
+		if (!ok || (fd = pagemap_fd()) < 0)
+			return -1;
+	}
+	struct page_region vec[64];
+	while (*stop < hi) {
+		struct pm_scan_arg a = {
+			.size = sizeof(a),
+			.start = *stop,
+			.end = hi,
+			.vec = (uintptr_t)vec,
+			.vec_len = 64,
+			.category_anyof_mask = PAGE_IS_PRESENT |
+				PAGE_IS_SWAPPED,
+			.return_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED |
+				PAGE_IS_WRITTEN,
+		};
+		long n = ioctl(fd, PAGEMAP_SCAN, &a);
+		if (n < 0)
+			return -1;
+		for (long i = 0; i < n; i++) {
+			if (!(vec[i].categories & PAGE_IS_PRESENT) &&
+					!(vec[i].categories & PAGE_IS_WRITTEN))
+				continue;	/* a protection marker */
+			s->m.flush_fn((void *)(uintptr_t)vec[i].start,
+				vec[i].end - vec[i].start);
+			*flushed += vec[i].end - vec[i].start;
+		}
+		if (a.walk_end <= *stop)
+			return -1;	/* no progress: never loop */
+		*stop = a.walk_end;
+	}
+	return 0;
+}
+
+bool
 shim_dirty_intact(uintptr_t lo, uintptr_t hi)
 {
 	int fd = pagemap_fd();
@@ -471,7 +542,7 @@ release_one(void *ctx, const struct registry_entry *e)
 {
 	struct shim_map *s = shim_map_of(e);
 	(void) ctx;
-	if (!s || !atomic_exchange(&s->tracked, false))
+	if (!s || !shim_dirty_untrack(s))
 		return 0;
 	if (uffd_ours())
 		unregister(e->start, e->end - e->start);

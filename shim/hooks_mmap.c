@@ -185,6 +185,8 @@ same_file_as(struct shim_map *t, const struct shim_map *s)
 	t->cls = s->cls;
 	t->dontfork = s->dontfork;
 	t->blocked = s->blocked;
+	/* a tracked mapping moved by mremap is not tracked any more */
+	t->present_only = s->present_only || s->tracked;
 }
 
 /* ---- trimming with an undo log ------------------------------------ */

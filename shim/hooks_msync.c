@@ -81,6 +81,26 @@ flush_mincore(struct shim_map *s, uintptr_t lo, uintptr_t hi, int flags,
 }
 
 /*
+ * flush_lost -- flush [lo, hi) of mappings that were tracked (as s): the
+ * pages this process has mapped (dirty.c), or mincore's resident pages
+ * where that cannot be asked.  Returns as flush_mincore.
+ */
+static int
+flush_lost(struct shim_map *s, uintptr_t lo, uintptr_t hi, int flags,
+		size_t *flushed, size_t *skipped)
+{
+	size_t done = 0;
+	uintptr_t stop;
+	int r = shim_dirty_present(s, lo, hi, &done, &stop);
+	*flushed += done;
+	if (r == 0) {
+		*skipped += hi - lo - done;
+		return 0;
+	}
+	return flush_mincore(s, stop, hi, flags, flushed, skipped);
+}
+
+/*
  * recheck_one -- after a scan over several tracked mappings failed: is
  * this one still tracked?  Those that are not, are not from now on.
  */
@@ -92,8 +112,7 @@ recheck_one(void *ctx, const struct registry_entry *e)
 	uintptr_t lo = e->start > r[0] ? e->start : r[0];
 	uintptr_t hi = e->end < r[1] ? e->end : r[1];
 	if (s && atomic_load_explicit(&s->tracked, memory_order_relaxed) &&
-			!shim_dirty_intact(lo, hi)) {
-		atomic_store(&s->tracked, false);
+			!shim_dirty_intact(lo, hi) && shim_dirty_untrack(s)) {
 		shim_log(2, "written-page tracking lost for %p: %s",
 			(void *)e->start, strerror(errno));
 	}
@@ -124,17 +143,17 @@ flush_tracked(struct shim_map *s, uintptr_t lo, uintptr_t hi, int flags,
 	}
 	/*
 	 * Tracking lost (fork, mremap, descriptor closed): from here on
-	 * every resident page, which is always enough.  The failed scan may
+	 * every page this process has mapped, which is always enough.  The
+	 * failed scan may
 	 * have protected pages it never listed, in any mapping it reached:
 	 * the fallback covers all it was given.  A scan over several
 	 * mappings does not say whose tracking is gone: each is asked.
 	 */
-	if (one) {
-		atomic_store(&s->tracked, false);
+	if (one && shim_dirty_untrack(s))
 		shim_log(2, "written-page tracking lost for %p: %s",
 			(void *)lo, strerror(errno));
-	}
-	int ret = flush_mincore(s, stop, hi, flags, flushed, skipped);
+	/* every mapping of the run was tracked */
+	int ret = flush_lost(s, stop, hi, flags, flushed, skipped);
 	if (!one) {
 		int saved = errno;
 		uintptr_t r[2] = { lo, hi };
@@ -159,6 +178,8 @@ flush_resident(struct shim_map *s, uintptr_t lo, uintptr_t hi, int flags,
 	}
 	if (atomic_load_explicit(&s->tracked, memory_order_relaxed))
 		return flush_tracked(s, lo, hi, flags, true, flushed, skipped);
+	if (atomic_load_explicit(&s->present_only, memory_order_relaxed))
+		return flush_lost(s, lo, hi, flags, flushed, skipped);
 	return flush_mincore(s, lo, hi, flags, flushed, skipped);
 }
 

@@ -102,6 +102,9 @@ struct shim_map {
 	off_t base_off;		/* ... and the file offset it maps */
 	enum shim_class cls;
 	_Atomic bool tracked;	/* written pages known (dirty.c) */
+	_Atomic bool present_only;	/* was tracked: its pages this process
+					 * has not mapped hold none of its
+					 * stores (dirty.c) */
 	uintptr_t protected_end;	/* tracked: write-protected when made
 					 * up to here (the file's end then) */
 	_Atomic unsigned dense;	/* flushes in a row that found most of
@@ -213,6 +216,23 @@ bool shim_dirty_track(void *addr, size_t len, size_t protect);
  */
 int shim_dirty_flush(struct shim_map *s, uintptr_t lo, uintptr_t hi,
 	bool reprotect, uintptr_t fast_end, size_t *flushed, uintptr_t *stop);
+
+/*
+ * shim_dirty_untrack -- s is no longer tracked (fork, mremap, a closed
+ * descriptor, the program's own userfaultfd, dense writes): its flushes
+ * use shim_dirty_present from now on.  Whether it was tracked.
+ */
+bool shim_dirty_untrack(struct shim_map *s);
+
+/*
+ * shim_dirty_present -- flush the pages of [lo, hi) in mapping s that this
+ * process has mapped (present, or a written page on its way back), adding
+ * the bytes to *flushed: what an untracked emulated-DAX mapping that was
+ * tracked needs (dirty.c).  0, or -1 with *stop where it stopped (mincore
+ * must do the rest).
+ */
+int shim_dirty_present(struct shim_map *s, uintptr_t lo, uintptr_t hi,
+	size_t *flushed, uintptr_t *stop);
 /*
  * shim_dirty_note -- after a reprotecting shim_dirty_flush of [lo, hi),
  * all in mapping s, that found written bytes: drops the tracking of a
@@ -229,7 +249,7 @@ bool shim_dirty_intact(uintptr_t lo, uintptr_t hi);
  * shim_dirty_release -- the program is about to register its own
  * userfaultfd over [lo, hi): a range can belong to one userfaultfd only,
  * so the shim's registration leaves the tracked mappings there (they fall
- * back to every resident page, always enough).
+ * back to every page this process has mapped, always enough).
  */
 void shim_dirty_release(uintptr_t lo, uintptr_t hi);
 void shim_dirty_atfork(int phase);

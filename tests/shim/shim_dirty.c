@@ -5,7 +5,8 @@
  * program, by the shim's own mover, by the kernel's read() into the
  * mapping), MS_ASYNC leaves them for the MS_SYNC that waits, and every way
  * of losing the tracking (fork, mremap, the program closing the shim's
- * descriptors) falls back to flushing every resident page.  Without it
+ * descriptors) falls back to flushing every page the process has mapped
+ * (counted independently, from /proc/self/pagemap).  Without it
  * (old kernel, PMEMSHIM_TRACK=off) every resident page is flushed.
  * Whether tracking is expected is asked of the kernel, not of the shim.
  */
@@ -104,9 +105,11 @@ close_all_but(int fd)
 /*
  * adjacent_lost -- two adjacent mappings lose their tracking (the
  * program closed the shim's descriptors), a third made next to them has
- * it: the scan over the three fails, everything it covered is flushed
- * (it may have protected pages it never listed), and only the two fall
- * back to every resident page.
+ * it: the scan over the three fails, every page this process has mapped
+ * in all it covered is flushed (it may have protected pages it never
+ * listed), and only the two fall back to their mapped pages: the one
+ * page stored to in each (not every page of the file, as mincore
+ * would have it).
  */
 static void
 adjacent_lost(int fd)
@@ -125,11 +128,19 @@ adjacent_lost(int fd)
 	unsigned long fl;
 	m[0][1 * PG] = 'd';
 	m[2][3 * PG] = 'e';
-	CHECK(scans_by(fsync_op, &fd, 0, 0, &fl) >= 1 && fl == 3 * M * PG);
+	CHECK(mapped_pages(r, 3 * M) == 2);
+	CHECK(scans_by(fsync_op, &fd, 0, 0, &fl) >= 1 && fl == 2 * PG);
 	m[0][1 * PG] = 'f';
 	m[2][3 * PG] = 'g';
+	CHECK(scans_by(fsync_op, &fd, 0, 0, &fl) == 1 && fl == 2 * PG);
+	/* a page of a lost mapping that is only read is flushed too: its
+	 * tracking cannot tell */
+	volatile char c = m[1][5 * PG];
+	(void) c;
+	unsigned long want = mapped_pages(r, 3 * M);
+	CHECK(want >= 3);
 	CHECK(scans_by(fsync_op, &fd, 0, 0, &fl) == 1 &&
-		fl == (2 * M + 1) * PG);
+		fl == (want - 1) * PG);
 	char back[1];
 	CHECK(pread(fd, back, 1, 1 * PG) == 1 && back[0] == 'f');
 	CHECK(pread(fd, back, 1, 11 * PG) == 1 && back[0] == 'g');
@@ -322,31 +333,40 @@ main(void)
 			64 * PG);
 	}
 	CHECK(ctr("maps_dirty_tracking_dropped") == dropped + 1);
-	/* from now on: every resident page of the range, and no write
-	 * protection after it (a first store may still fault once, to make
-	 * its read-only entry writable) */
+	/* from now on: every page of the range this process has mapped,
+	 * and no write protection after it (a first store may still fault
+	 * once, to make its read-only entry writable) */
 	for (int p = 64; p < 128; p++)
 		d[(size_t)p * PG] = 'C';
-	CHECK(flushed_by(msync, d, NPG * PG, MS_SYNC) == NPG * PG);
+	unsigned long want = mapped_pages(d, NPG);
+	CHECK(want >= 64);
+	CHECK(flushed_by(msync, d, NPG * PG, MS_SYNC) == want * PG);
 	getrusage(RUSAGE_SELF, &r0);
 	for (int p = 64; p < 128; p++)
 		d[(size_t)p * PG] = 'B';
 	getrusage(RUSAGE_SELF, &r1);
 	CHECK(r1.ru_minflt == r0.ru_minflt);
-	CHECK(flushed_by(msync, d, NPG * PG, MS_SYNC) == NPG * PG);
+	want = mapped_pages(d, NPG);
+	CHECK(flushed_by(msync, d, NPG * PG, MS_SYNC) == want * PG);
 	CHECK(pread(fd, back, PG, 65 * PG) == PG && back[0] == 'B' &&
 		back[1] == 'D');
 	munmap(d, NPG * PG);
 	d = mmap(NULL, NPG * PG, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	FATAL(d != MAP_FAILED);
 
-	/* fork: the child's mapping has no tracking (every resident page),
-	 * the parent's keeps it */
+	/* fork: the child's mapping has no tracking, the parent's keeps
+	 * it.  The kernel gives the child no page-table entries for a
+	 * shared file mapping: the child flushes the one page it stored to
+	 * (mincore would have it flush the whole file; and so would its
+	 * exit, for every child) */
 	pid_t pid = fork();
 	FATAL(pid >= 0);
 	if (pid == 0) {
 		d[100 * PG] = 'K';
-		CHECK(flushed_by(msync, d, NPG * PG, MS_SYNC) == NPG * PG);
+		CHECK(mapped_pages(d, NPG) == 1);
+		CHECK(flushed_by(msync, d, NPG * PG, MS_SYNC) == PG);
+		d[102 * PG] = 'M';
+		CHECK(flushed_by(msync, d, NPG * PG, MS_SYNC) == 2 * PG);
 		/* a mapping the child makes is tracked again (and the
 		 * untracked one goes: msync of e would flush it all too) */
 		CHECK(munmap(d, NPG * PG) == 0);
@@ -389,7 +409,9 @@ main(void)
 	char *g = mremap(d, NPG * PG, 2 * NPG * PG, MREMAP_MAYMOVE);
 	FATAL(g != MAP_FAILED && Gran(g) >= 0);
 	g[3] = 'r';
-	CHECK(flushed_by(msync, g, 2 * NPG * PG, MS_SYNC) >= NPG * PG);
+	want = mapped_pages(g, 2 * NPG);
+	CHECK(want >= 1);
+	CHECK(flushed_by(msync, g, 2 * NPG * PG, MS_SYNC) == want * PG);
 	CHECK(munmap(g, 2 * NPG * PG) == 0);
 	FATAL(ftruncate(fd, NPG * PG) == 0);
 
@@ -414,7 +436,9 @@ main(void)
 		CHECK(ctr("maps_dirty_tracking_dropped") ==
 			dr + (unsigned long)track);
 		own[5 * PG] = 'u';
-		CHECK(flushed_by(msync, own, NPG * PG, MS_SYNC) == NPG * PG);
+		want = mapped_pages(own, NPG);
+		CHECK(want >= 1);
+		CHECK(flushed_by(msync, own, NPG * PG, MS_SYNC) == want * PG);
 		errno = 0;
 		CHECK(ioctl(u, UFFDIO_REGISTER, (void *)8) == -1 &&
 			errno == EFAULT);
@@ -432,7 +456,9 @@ main(void)
 	FATAL(d != MAP_FAILED);
 	close_all_but(fd);
 	d[1] = 'z';
-	CHECK(flushed_by(msync, d, NPG * PG, MS_SYNC) == NPG * PG);
+	want = mapped_pages(d, NPG);
+	CHECK(want >= 1);
+	CHECK(flushed_by(msync, d, NPG * PG, MS_SYNC) == want * PG);
 	CHECK(munmap(d, NPG * PG) == 0);
 	unsigned long t = ctr("maps_dirty_tracked");
 	char *e = mmap(NULL, NPG * PG, PROT_READ | PROT_WRITE, MAP_SHARED, fd,

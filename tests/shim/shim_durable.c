@@ -61,21 +61,72 @@ exit_child(const char *dax)
 	exit(0);
 }
 
-/* stat_of -- counter name in the PMEMSHIM_STATS file path, or -1 */
+/*
+ * fork_child -- a fork's child stores to one page of the 8 its parent
+ * mapped and exits: its exit flushes that page (the parent's tracking
+ * never sees the child's stores), and only that page where the parent's
+ * mapping was tracked: the child has no page-table entries for the rest
+ */
+static int
+fork_child(const char *dax)
+{
+	int fd = make_file(dax, "fork", 8 * PG, 'f', NULL);
+	char *p = map(fd, 8 * PG);
+	/* nothing flushed before the fork: the child's report counts from
+	 * its parent's counters */
+	pid_t pid = fork();
+	FATAL(pid >= 0);
+	if (pid == 0) {
+		p[2 * PG] = 'F';
+		exit(0);
+	}
+	int st;
+	FATAL(waitpid(pid, &st, 0) == pid);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	return finish();
+}
+
+/*
+ * stat_of -- counter name in the nth report (0: the first) of the
+ * PMEMSHIM_STATS file path, or -1
+ */
 static long
-stat_of(const char *path, const char *name)
+stat_of(const char *path, int nth, const char *name)
 {
 	FILE *f = fopen(path, "r");
 	char line[256], key[128];
 	long v = -1, n;
+	int report = -1;
 	if (!f)
 		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "pmemshim: %127s %ld", key, &n) == 2 &&
-				strcmp(key, name) == 0)
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "pmemshim: stats pid", 19) == 0)
+			report++;
+		if (report == nth && sscanf(line, "pmemshim: %127s %ld", key,
+				&n) == 2 && strcmp(key, name) == 0)
 			v = n;
+	}
 	fclose(f);
 	return v;
+}
+
+/* run_with_stats -- argv0 mode, with PMEMSHIM_STATS=stats; its status */
+static int
+run_with_stats(const char *argv0, const char *mode, const char *stats)
+{
+	unlink(stats);
+	pid_t pid = fork();
+	FATAL(pid >= 0);
+	if (pid == 0) {
+		char env[700];
+		snprintf(env, sizeof(env), "PMEMSHIM_STATS=%s", stats);
+		putenv(env);
+		execl(argv0, argv0, mode, (char *)NULL);
+		_exit(127);
+	}
+	int st;
+	FATAL(waitpid(pid, &st, 0) == pid);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
 int
@@ -84,6 +135,8 @@ main(int argc, char **argv)
 	const char *dax = shim_test_init();
 	if (argc > 1 && strcmp(argv[1], "exit-child") == 0)
 		return exit_child(dax);
+	if (argc > 1 && strcmp(argv[1], "fork-child") == 0)
+		return fork_child(dax);
 	Tracked = !Real_dax && tracking_expected();
 	unsigned long fl = ctr("msync_bytes_flushed");
 	unsigned long uf = ctr("unmap_flushes");
@@ -194,22 +247,16 @@ main(int argc, char **argv)
 	/* exit: a program that stores and exits with no msync */
 	char stats[600];
 	snprintf(stats, sizeof(stats), "%s/exit.stats", dax);
-	unlink(stats);
-	pid_t pid = fork();
-	FATAL(pid >= 0);
-	if (pid == 0) {
-		char env[700];
-		snprintf(env, sizeof(env), "PMEMSHIM_STATS=%s", stats);
-		putenv(env);
-		execl(argv[0], argv[0], "exit-child", (char *)NULL);
-		_exit(127);
-	}
-	int st;
-	FATAL(waitpid(pid, &st, 0) == pid);
-	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-	long b = stat_of(stats, "msync_bytes_flushed");
-	CHECK(stat_of(stats, "exit_flushes") == 1);
+	CHECK(run_with_stats(argv[0], "exit-child", stats) == 0);
+	long b = stat_of(stats, 0, "msync_bytes_flushed");
+	CHECK(stat_of(stats, 0, "exit_flushes") == 1);
 	CHECK(b >= 0 && ok((unsigned long)b, 3, 8));
+	/* and a fork's child: its report comes first, its parent's after */
+	CHECK(run_with_stats(argv[0], "fork-child", stats) == 0);
+	b = stat_of(stats, 0, "msync_bytes_flushed");
+	CHECK(stat_of(stats, 0, "exit_flushes") == 1);
+	CHECK(b >= 0 && ok((unsigned long)b, 1, 8));
+	CHECK(stat_of(stats, 1, "exit_flushes") == 1);
 	unlink(stats);
 
 	close(fd);

@@ -6,6 +6,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -193,6 +194,30 @@ tracking_expected(void)
 	int ok = ioctl(fd, UFFDIO_API, &api) == 0;
 	close(fd);
 	return ok;
+}
+
+/*
+ * mapped_pages -- the pages of [p, p + n pages) this process has mapped,
+ * read from /proc/self/pagemap (not PAGEMAP_SCAN, which the shim uses):
+ * present, or swapped without the write-protect marker alone (a page
+ * on its way back).  What a mapping that lost its tracking flushes.
+ */
+__attribute__((unused)) static unsigned long
+mapped_pages(const void *p, size_t n)
+{
+	int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	FATAL(fd >= 0);
+	unsigned long cnt = 0;
+	for (size_t i = 0; i < n; i++) {
+		uint64_t e;
+		off_t off = (off_t)(((uintptr_t)p / 4096 + i) * sizeof(e));
+		FATAL(pread(fd, &e, sizeof(e), off) == sizeof(e));
+		int present = (int)(e >> 63 & 1), swapped = (int)(e >> 62 & 1);
+		int wp = (int)(e >> 57 & 1);
+		cnt += present || (swapped && !wp);
+	}
+	close(fd);
+	return cnt;
 }
 
 __attribute__((unused)) static int

@@ -630,8 +630,8 @@ PUBLIC int posix_fallocate64(int fd, off_t off, off_t len)
  * to be durable.  So a shim mapping is flushed, as msync would, before
  * any of it leaves the shim: munmap, mmap(MAP_FIXED) over it, the part
  * mremap cuts off or replaces, mprotect that blocks it (hooks_mmap.c;
- * giving access back serves it again), and every mapping at exit
- * (shim_flush_where, init.c).  A blocked piece (shim_served) is skipped
+ * giving access back serves it again), and every mapping at exec
+ * (hooks_exec.c) and at exit (init.c; both shim_flush_where).  A blocked piece (shim_served) is skipped
  * by every flush: a CLWB there would fault.
  * Not covered: _exit, a fatal signal, and a child's stores through an
  * inherited mapping that it leaves unflushed by either (README).

@@ -311,6 +311,7 @@ enum shim_counter {
 	ST_SYNC_FLUSH,		/* sync, syncfs, sync_file_range that
 				 * flushed shim mappings */
 	ST_EXIT_FLUSH,		/* exits that flushed shim mappings */
+	ST_EXEC_FLUSH,		/* execs that flushed shim mappings */
 	ST_COPY_CALLS,		/* memcpy/memmove into a DAX mapping */
 	ST_COPY_BYTES,
 	ST_COPY_NT_BYTES,	/* of which through the core's mover */

@@ -4,7 +4,7 @@
  * are flushed whenever the kernel, without the shim, would still have
  * written them back: before munmap, mmap(MAP_FIXED), a shrinking mremap
  * or mprotect(PROT_NONE) takes them out of the shim's hands, at sync,
- * syncfs and sync_file_range, and at exit.  The kernel never flushes them
+ * syncfs and sync_file_range, at exec and at exit.  The kernel never flushes them
  * itself (tmpfs: no CPU-cache flush at all; fsdax: MAP_SYNC faults leave
  * the page clean), so a program that unmaps (or exits) and then fsyncs,
  * or calls sync(1), would lose them without these flushes.
@@ -243,6 +243,56 @@ main(int argc, char **argv)
 	CHECK(grew("sync_flushes", &sf) == 0);
 	munmap(p, 8 * PG);
 	munmap(q, 4 * PG);
+
+	/* exec: the process image goes with no munmap and no destructor.
+	 * Every form flushes first; one that fails shows it */
+	p = map(fd, 8 * PG);
+	unsigned long ef = ctr("exec_flushes");
+	fl = ctr("msync_bytes_flushed");
+	extern char **environ;
+	char *const args[] = { "x", NULL };
+	const char *nopath = "/nonexistent/pmemshim-no-such-program";
+	const char *noname = "pmemshim-no-such-program";
+	for (int i = 0; i < 9; i++) {
+		p[(size_t)(i % 8) * PG] = 'X';
+		errno = 0;
+		int r = i == 0 ? execve(nopath, args, environ) :
+			i == 1 ? execv(nopath, args) :
+			i == 2 ? execvp(noname, args) :
+			i == 3 ? execvpe(noname, args, environ) :
+			i == 4 ? execl(nopath, "x", (char *)NULL) :
+			i == 5 ? execlp(noname, "x", (char *)NULL) :
+			i == 6 ? execle(nopath, "x", (char *)NULL, environ) :
+			i == 7 ? execveat(AT_FDCWD, nopath, args, environ, 0) :
+			fexecve(-1, args, environ);
+		CHECK(r == -1 && (i == 8 ? errno != 0 : errno == ENOENT));
+		if (grew("exec_flushes", &ef) != 1 ||
+				!ok(grew("msync_bytes_flushed", &fl), 1, 8)) {
+			fprintf(stderr, "exec form %d: no flush first\n", i);
+			Failures++;
+		}
+	}
+	/* and the list forms still pass their arguments right */
+	for (int i = 0; i < 3; i++) {
+		pid_t c = fork();
+		FATAL(c >= 0);
+		if (c == 0) {
+			char *env[] = { "CODE=45", NULL };
+			if (i == 0)
+				execl("/bin/sh", "sh", "-c", "exit 43", (char *)NULL);
+			else if (i == 1)
+				execlp("sh", "sh", "-c", "exit 44", (char *)NULL);
+			else
+				execle("/bin/sh", "sh", "-c", "exit $CODE",
+					(char *)NULL, env);
+			_exit(127);
+		}
+		int st;
+		FATAL(waitpid(c, &st, 0) == c);
+		CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 43 + i);
+	}
+	munmap(p, 8 * PG);
+	fl = ctr("msync_bytes_flushed");
 
 	/* exit: a program that stores and exits with no msync */
 	char stats[600];

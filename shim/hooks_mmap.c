@@ -660,7 +660,7 @@ split_at(uintptr_t x)
 
 struct block_ctx {
 	unsigned set, clear;	/* SHIM_BLOCK_* */
-	bool any, dropped, restored;
+	bool dropped, restored;
 };
 
 /* any_blocked -- is entry e a blocked piece? (stops the walk) */
@@ -700,7 +700,7 @@ protect(void *addr, size_t len, int prot, int pkey)
 		.clear = (access ? SHIM_BLOCK_PROT : 0) |
 			(pkey == 0 ? SHIM_BLOCK_PKEY : 0),
 	};
-	if (shim_in_hook || !len || !IS_ALIGNED(lo, Pagesize) || hi < lo ||
+	if (shim_in_hook || !IS_ALIGNED(lo, Pagesize) || hi <= lo ||
 			!registry_may_overlap(addr, len))
 		return call_protect(addr, len, args);
 	int saved = errno;

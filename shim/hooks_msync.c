@@ -631,15 +631,17 @@ PUBLIC int posix_fallocate64(int fd, off_t off, off_t len)
  * any of it leaves the shim: munmap, mmap(MAP_FIXED) over it, the part
  * mremap cuts off or replaces, mprotect that blocks it (hooks_mmap.c;
  * giving access back serves it again), and every mapping at exec
- * (hooks_exec.c) and at exit (init.c; both shim_flush_where).  A blocked piece (shim_served) is skipped
- * by every flush: a CLWB there would fault.
+ * (hooks_exec.c) and at exit (init.c; both shim_flush_where).  A blocked
+ * piece (shim_served) is skipped by every flush: a CLWB there would
+ * fault.
  * Not covered: _exit, a fatal signal, and a child's stores through an
  * inherited mapping that it leaves unflushed by either (README).
  *
  * madvise(DONTNEED, PAGEOUT) keeps the mapping but drops page-table
  * entries: a later flush misses those pages where "resident" means
- * "mapped" -- real DAX (mincore) and tracked mappings (the scan flushes
- * only mapped pages, dirty.c).  Untracked emulated DAX keeps the pages in
+ * "mapped" -- real DAX (mincore), tracked mappings (the scan flushes
+ * only mapped pages, dirty.c) and those that lost their tracking
+ * (shim_dirty_present).  Emulated DAX never tracked keeps the pages in
  * tmpfs, which mincore still reports, and is left to that later flush.
  */
 struct gone_ctx {
@@ -657,6 +659,8 @@ gone_part(void *ctx, struct shim_map *s, uintptr_t a, uintptr_t b)
 			s->m.effective_granularity == PMEM2_GRANULARITY_PAGE ||
 			(!c->leaving && s->cls != SHIM_REAL_DAX &&
 			!atomic_load_explicit(&s->tracked,
+				memory_order_relaxed) &&
+			!atomic_load_explicit(&s->present_only,
 				memory_order_relaxed)))
 		return;
 	/* a range leaving needs no protection for its next flush */

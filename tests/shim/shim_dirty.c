@@ -459,6 +459,16 @@ main(void)
 	want = mapped_pages(d, NPG);
 	CHECK(want >= 1);
 	CHECK(flushed_by(msync, d, NPG * PG, MS_SYNC) == want * PG);
+	/* such a mapping flushes its mapped pages: one madvise takes out
+	 * of its page table is flushed before (never tracked, it would be
+	 * flushed later anyway: tmpfs keeps the page) */
+	unsigned long mf = ctr("madvise_flushes");
+	unsigned long b0 = ctr("msync_bytes_flushed");
+	d[9 * PG] = 'm';
+	CHECK(madvise(d + 9 * PG, PG, MADV_DONTNEED) == 0);
+	CHECK(ctr("madvise_flushes") == mf + (unsigned long)track);
+	CHECK(ctr("msync_bytes_flushed") == b0 + (track ? PG : 0));
+	CHECK(d[9 * PG] == 'm');
 	CHECK(munmap(d, NPG * PG) == 0);
 	unsigned long t = ctr("maps_dirty_tracked");
 	char *e = mmap(NULL, NPG * PG, PROT_READ | PROT_WRITE, MAP_SHARED, fd,

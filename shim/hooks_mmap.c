@@ -533,9 +533,13 @@ mremap(void *old, size_t old_len, size_t new_len, int flags, ...)
 	struct shim_map *src = NULL;
 	if (registry_lookup(old, &e))
 		src = shim_map_of(&e);
+	/* trim may retire src: what the result needs, copied now (field
+	 * by field: other threads may be changing its atomic flags) */
 	struct shim_map from = { 0 };
-	if (src)
-		from = *src;	/* trim may retire src */
+	if (src) {
+		same_file_as(&from, src);
+		from.m = src->m;
+	}
 	/* what the call replaces or cuts off leaves the shim */
 	if (dst_dax)
 		leave((uintptr_t)new_addr, (uintptr_t)new_addr +

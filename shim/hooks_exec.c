@@ -1,18 +1,22 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * hooks_exec.c -- the exec family.  A successful exec ends the process
- * image with no munmap and no destructor: the shim's mappings go with it,
+ * hooks_exec.c -- the exec family, _exit and _Exit: the process image
+ * ends with no munmap and no destructor.  The shim's mappings go with it,
  * and a store made through one of them that no msync flushed would never
  * be flushed by anyone (hooks_msync.c, "Ranges that leave the shim").  So
- * every shim mapping is flushed first, as at exit.  An exec that then
- * fails has flushed for nothing, which is harmless (and is what the test
- * sees: shim_durable).
+ * every shim mapping is flushed first, as at exit (shim_flush_at_end,
+ * which leaves a vfork child alone: its parent keeps the mappings).  An
+ * exec that then fails has flushed for nothing, which is harmless (and
+ * is what the test sees: shim_durable).
  *
  * Each entry point is hooked: libc's own execvp, execl and the rest reach
- * execve by an internal call the shim cannot see.  posix_spawn, system
- * and popen exec in a child of their own (the same internal call), and
- * leave the caller's mappings in place.  A vfork child that execs flushes
- * its parent's mappings (it shares them): correct, only early.
+ * execve by an internal call the shim cannot see, as exit() reaches
+ * _exit (after the destructor's flush).  posix_spawn, system and popen
+ * exec in a child of their own (the same internal call), and leave the
+ * caller's mappings in place.  _exit may be called from a signal handler:
+ * the flush takes the registry lock, which a hook of the same thread
+ * never holds there (shim_in_hook makes it skip), and another thread
+ * releases.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -27,8 +31,18 @@
 static void
 before_exec(void)
 {
-	shim_flush_where(true, 0, ST_EXEC_FLUSH);
+	shim_flush_at_end(ST_EXEC_FLUSH, "exec");
 }
+
+PUBLIC void
+_exit(int status)
+{
+	shim_flush_at_end(ST_EXIT_FLUSH, "_exit");
+	for (;;)
+		(void) syscall(SYS_exit_group, status);
+}
+
+PUBLIC void _Exit(int status) __attribute__((alias("_exit")));
 
 PUBLIC int
 execve(const char *path, char *const argv[], char *const envp[])

@@ -324,22 +324,27 @@ shim_flush_file(dev_t dev, ino_t ino, off_t off, size_t len,
 	return flush_files(&c, drain);
 }
 
-void
-shim_flush_where(bool any_dev, dev_t dev, enum shim_counter counter)
+size_t
+shim_flush_where(bool any_dev, dev_t dev, enum shim_counter counter,
+		size_t *flushed)
 {
 	if (shim_in_hook ||
 			atomic_load_explicit(&shim_nmaps, memory_order_relaxed) == 0)
-		return;
+		return 0;
 	int saved = errno;
 	shim_in_hook = 1;
-	size_t flushed = 0;
+	size_t bytes = 0;
 	struct file_ctx c = { .dev = dev, .any_dev = any_dev, .any_ino = true,
-		.flushed = &flushed };
-	if (flush_files(&c, true))
+		.flushed = &bytes };
+	size_t found = flush_files(&c, true);
+	if (found)
 		shim_count(counter, 1);
-	shim_count(ST_MSYNC_BYTES, flushed);
+	shim_count(ST_MSYNC_BYTES, bytes);
+	if (flushed)
+		*flushed += bytes;
 	shim_in_hook = 0;
 	errno = saved;
+	return found;
 }
 
 /*
@@ -503,7 +508,7 @@ fdatasync(int fd)
 PUBLIC void
 sync(void)
 {
-	shim_flush_where(true, 0, ST_SYNC_FLUSH);
+	(void) shim_flush_where(true, 0, ST_SYNC_FLUSH, NULL);
 	(void) syscall(SYS_sync);
 }
 
@@ -514,7 +519,7 @@ syncfs(int fd)
 	struct stat st;
 	if (atomic_load_explicit(&shim_nmaps, memory_order_relaxed) > 0 &&
 			!shim_in_hook && fstat(fd, &st) == 0)
-		shim_flush_where(false, st.st_dev, ST_SYNC_FLUSH);
+		(void) shim_flush_where(false, st.st_dev, ST_SYNC_FLUSH, NULL);
 	errno = saved;
 	return (int)syscall(SYS_syncfs, fd);
 }
@@ -630,12 +635,10 @@ PUBLIC int posix_fallocate64(int fd, off_t off, off_t len)
  * to be durable.  So a shim mapping is flushed, as msync would, before
  * any of it leaves the shim: munmap, mmap(MAP_FIXED) over it, the part
  * mremap cuts off or replaces, mprotect that blocks it (hooks_mmap.c;
- * giving access back serves it again), and every mapping at exec
- * (hooks_exec.c) and at exit (init.c; both shim_flush_where).  A blocked
- * piece (shim_served) is skipped by every flush: a CLWB there would
- * fault.
- * Not covered: _exit, a fatal signal, and a child's stores through an
- * inherited mapping that it leaves unflushed by either (README).
+ * giving access back serves it again), and every mapping at exec and
+ * _exit (hooks_exec.c) and at exit (init.c; shim_flush_at_end).  A
+ * blocked piece (shim_served) is skipped by every flush: a CLWB there
+ * would fault.  Not covered: a fatal signal (shim/README.md).
  *
  * madvise(DONTNEED, PAGEOUT) keeps the mapping but drops page-table
  * entries: a later flush misses those pages where "resident" means

@@ -7,7 +7,9 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdatomic.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "shim.h"
@@ -188,9 +190,34 @@ atfork_parent(void)
 	shim_classify_atfork(1);
 }
 
+/*
+ * Image_pid -- the process this address space belongs to: set at start
+ * and in every fork's child (atfork).  A vfork child runs no atfork
+ * handler and shares its parent's memory, so it sees its parent's pid
+ * here and another from getpid(): its exec or _exit ends nothing of the
+ * parent's mappings, and flushing them there would cost the parent a
+ * walk of all of them at every spawn (a raw clone without CLONE_VM is
+ * taken for one too: its stores are not flushed at its end).
+ */
+static _Atomic pid_t Image_pid;
+
+void
+shim_flush_at_end(enum shim_counter counter, const char *why)
+{
+	pid_t own = atomic_load(&Image_pid);
+	if (own && own != (pid_t)syscall(SYS_getpid))
+		return;
+	size_t bytes = 0;
+	size_t n = shim_flush_where(true, 0, counter, &bytes);
+	if (n)
+		shim_log(2, "%s: %zu bytes flushed in %zu mappings", why,
+			bytes, n);
+}
+
 static void
 atfork_child(void)
 {
+	atomic_store(&Image_pid, (pid_t)syscall(SYS_getpid));
 	shim_dirty_atfork(2);
 	shim_maps_atfork(2);
 	shim_classify_atfork(2);
@@ -229,6 +256,7 @@ static void
 init_once(void)
 {
 	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+	atomic_store(&Image_pid, (pid_t)syscall(SYS_getpid));
 	struct stat st;
 	if (fstat(2, &st) == 0) {
 		Err_dev = st.st_dev;
@@ -322,7 +350,7 @@ shim_ctor(void)
 __attribute__((destructor)) static void
 shim_dtor(void)
 {
-	shim_flush_where(true, 0, ST_EXIT_FLUSH);
+	shim_flush_at_end(ST_EXIT_FLUSH, "exit");
 	if (shim_cfg.stats)
 		shim_stats_report();
 }

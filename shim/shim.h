@@ -331,9 +331,18 @@ enum shim_counter {
  * shim_flush_where -- flush (and drain) what can be dirty in every shim
  * mapping (any_dev) or in those of files on device dev; count the call in
  * counter if there were any.  Takes the registry lock; nothing inside
- * a hook (shim_in_hook); errno kept.
+ * a hook (shim_in_hook); errno kept.  The mappings found; the bytes
+ * flushed added to *flushed (may be NULL).
  */
-void shim_flush_where(bool any_dev, dev_t dev, enum shim_counter counter);
+size_t shim_flush_where(bool any_dev, dev_t dev, enum shim_counter counter,
+	size_t *flushed);
+
+/*
+ * shim_flush_at_end -- the process image ends (why: "exit", "exec",
+ * "_exit"): flush every shim mapping, counted in counter -- unless this
+ * is a vfork child, whose parent keeps the mappings (init.c).
+ */
+void shim_flush_at_end(enum shim_counter counter, const char *why);
 
 extern _Atomic unsigned long shim_counters[ST_NCOUNTERS];
 

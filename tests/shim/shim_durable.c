@@ -4,7 +4,8 @@
  * are flushed whenever the kernel, without the shim, would still have
  * written them back: before munmap, mmap(MAP_FIXED), a shrinking mremap
  * or mprotect(PROT_NONE) takes them out of the shim's hands, at sync,
- * syncfs and sync_file_range, at exec and at exit.  The kernel never flushes them
+ * syncfs and sync_file_range, at exec, exit and _exit (not in a vfork
+ * child: its parent keeps the mappings).  The kernel never flushes them
  * itself (tmpfs: no CPU-cache flush at all; fsdax: MAP_SYNC faults leave
  * the page clean), so a program that unmaps (or exits) and then fsyncs,
  * or calls sync(1), would lose them without these flushes.
@@ -110,23 +111,79 @@ stat_of(const char *path, int nth, const char *name)
 	return v;
 }
 
-/* run_with_stats -- argv0 mode, with PMEMSHIM_STATS=stats; its status */
+/*
+ * fork_child_exit -- as fork_child, but the child leaves with _exit (no
+ * destructor): the shim's _exit hook flushes, and says so in its log
+ */
 static int
-run_with_stats(const char *argv0, const char *mode, const char *stats)
+fork_child_exit(const char *dax)
 {
-	unlink(stats);
+	int fd = make_file(dax, "fork_exit", 8 * PG, 'f', NULL);
+	char *p = map(fd, 8 * PG);
 	pid_t pid = fork();
 	FATAL(pid >= 0);
 	if (pid == 0) {
-		char env[700];
-		snprintf(env, sizeof(env), "PMEMSHIM_STATS=%s", stats);
-		putenv(env);
+		p[5 * PG] = 'E';
+		_exit(0);
+	}
+	int st;
+	FATAL(waitpid(pid, &st, 0) == pid);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	return finish();
+}
+
+/*
+ * run_with -- argv0 mode with the variable env set, stderr to the file
+ * err if not NULL; its status
+ */
+static int
+run_with(const char *argv0, const char *mode, const char *env,
+		const char *err)
+{
+	pid_t pid = fork();
+	FATAL(pid >= 0);
+	if (pid == 0) {
+		putenv((char *)env);
+		if (err) {
+			int e = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+			if (e < 0 || dup2(e, 2) != 2)
+				_exit(126);
+		}
 		execl(argv0, argv0, mode, (char *)NULL);
 		_exit(127);
 	}
 	int st;
 	FATAL(waitpid(pid, &st, 0) == pid);
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+/* run_with_stats -- argv0 mode, with PMEMSHIM_STATS=stats; its status */
+static int
+run_with_stats(const char *argv0, const char *mode, const char *stats)
+{
+	static char env[700];
+	unlink(stats);
+	snprintf(env, sizeof(env), "PMEMSHIM_STATS=%s", stats);
+	return run_with(argv0, mode, env, NULL);
+}
+
+/* logged_bytes -- the bytes of the log line "<why>: N bytes flushed" */
+static long
+logged_bytes(const char *path, const char *why)
+{
+	FILE *f = fopen(path, "r");
+	char line[512];
+	long v = -1;
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		const char *w = strstr(line, "]: ");
+		size_t n = strlen(why);
+		if (w && strncmp(w + 3, why, n) == 0 && w[3 + n] == ':')
+			v = strtol(w + 4 + n, NULL, 10);
+	}
+	fclose(f);
+	return v;
 }
 
 int
@@ -137,6 +194,8 @@ main(int argc, char **argv)
 		return exit_child(dax);
 	if (argc > 1 && strcmp(argv[1], "fork-child") == 0)
 		return fork_child(dax);
+	if (argc > 1 && strcmp(argv[1], "fork-child-exit") == 0)
+		return fork_child_exit(dax);
 	Tracked = !Real_dax && tracking_expected();
 	unsigned long fl = ctr("msync_bytes_flushed");
 	unsigned long uf = ctr("unmap_flushes");
@@ -308,6 +367,35 @@ main(int argc, char **argv)
 	CHECK(b >= 0 && ok((unsigned long)b, 1, 8));
 	CHECK(stat_of(stats, 1, "exit_flushes") == 1);
 	unlink(stats);
+	/* ... and one that leaves with _exit: no report, but the log */
+	char log[600];
+	snprintf(log, sizeof(log), "%s/exit.log", dax);
+	CHECK(run_with(argv[0], "fork-child-exit", "PMEMSHIM_LOG=2", log) ==
+		0);
+	b = logged_bytes(log, "_exit");
+	CHECK(b >= 0 && ok((unsigned long)b, 1, 8));
+	unlink(log);
+
+	/* a vfork child shares its parent's memory and mappings: its exec
+	 * and _exit end none of them, and flush none (the parent's
+	 * counters, which it shares, show it) */
+	p = map(fd, 8 * PG);
+	p[PG] = 'V';
+	fl = ctr("msync_bytes_flushed");
+	ef = ctr("exec_flushes");
+	unsigned long xf = ctr("exit_flushes");
+	pid_t v = vfork();
+	FATAL(v >= 0);
+	if (v == 0) {
+		execve(nopath, args, environ);
+		_exit(9);
+	}
+	int vst;
+	FATAL(waitpid(v, &vst, 0) == v);
+	CHECK(WIFEXITED(vst) && WEXITSTATUS(vst) == 9);
+	CHECK(ctr("exec_flushes") == ef && ctr("exit_flushes") == xf &&
+		ctr("msync_bytes_flushed") == fl);
+	munmap(p, 8 * PG);
 
 	close(fd);
 	close(fd2);

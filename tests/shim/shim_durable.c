@@ -15,6 +15,7 @@
  * DAX: tmpfs has them all), at least the written pages (real DAX: the
  * pages this process mapped), or the whole range (BYTE granularity).
  */
+#include <stdbool.h>
 #include <sys/wait.h>
 
 #include "shim_test.h"
@@ -64,12 +65,13 @@ exit_child(const char *dax)
 
 /*
  * fork_child -- a fork's child stores to one page of the 8 its parent
- * mapped and exits: its exit flushes that page (the parent's tracking
- * never sees the child's stores), and only that page where the parent's
+ * mapped and leaves with exit() or, if quick, _exit() (no destructor):
+ * the flush at its end covers that page (the parent's tracking never
+ * sees the child's stores), and only that page where the parent's
  * mapping was tracked: the child has no page-table entries for the rest
  */
 static int
-fork_child(const char *dax)
+fork_child(const char *dax, bool quick)
 {
 	int fd = make_file(dax, "fork", 8 * PG, 'f', NULL);
 	char *p = map(fd, 8 * PG);
@@ -79,6 +81,8 @@ fork_child(const char *dax)
 	FATAL(pid >= 0);
 	if (pid == 0) {
 		p[2 * PG] = 'F';
+		if (quick)
+			_exit(0);
 		exit(0);
 	}
 	int st;
@@ -109,27 +113,6 @@ stat_of(const char *path, int nth, const char *name)
 	}
 	fclose(f);
 	return v;
-}
-
-/*
- * fork_child_exit -- as fork_child, but the child leaves with _exit (no
- * destructor): the shim's _exit hook flushes, and says so in its log
- */
-static int
-fork_child_exit(const char *dax)
-{
-	int fd = make_file(dax, "fork_exit", 8 * PG, 'f', NULL);
-	char *p = map(fd, 8 * PG);
-	pid_t pid = fork();
-	FATAL(pid >= 0);
-	if (pid == 0) {
-		p[5 * PG] = 'E';
-		_exit(0);
-	}
-	int st;
-	FATAL(waitpid(pid, &st, 0) == pid);
-	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-	return finish();
 }
 
 /*
@@ -193,9 +176,9 @@ main(int argc, char **argv)
 	if (argc > 1 && strcmp(argv[1], "exit-child") == 0)
 		return exit_child(dax);
 	if (argc > 1 && strcmp(argv[1], "fork-child") == 0)
-		return fork_child(dax);
+		return fork_child(dax, false);
 	if (argc > 1 && strcmp(argv[1], "fork-child-exit") == 0)
-		return fork_child_exit(dax);
+		return fork_child(dax, true);
 	Tracked = !Real_dax && tracking_expected();
 	unsigned long fl = ctr("msync_bytes_flushed");
 	unsigned long uf = ctr("unmap_flushes");

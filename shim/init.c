@@ -218,6 +218,7 @@ static void
 atfork_child(void)
 {
 	atomic_store(&Image_pid, (pid_t)syscall(SYS_getpid));
+	shim_stats_atfork_child();
 	shim_dirty_atfork(2);
 	shim_maps_atfork(2);
 	shim_classify_atfork(2);

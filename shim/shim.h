@@ -346,6 +346,12 @@ void shim_flush_at_end(enum shim_counter counter, const char *why);
 
 extern _Atomic unsigned long shim_counters[ST_NCOUNTERS];
 
+/*
+ * shim_stats_atfork_child -- a fork's child counts from zero: its report
+ * (PMEMSHIM_STATS) is its own work, not its parent's as well
+ */
+void shim_stats_atfork_child(void);
+
 static inline void
 shim_count(enum shim_counter c, unsigned long n)
 {

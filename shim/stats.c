@@ -70,6 +70,22 @@ site_add(int kind, const uintptr_t *ip, size_t bytes)
 }
 
 void
+shim_stats_atfork_child(void)
+{
+	for (int i = 0; i < ST_NCOUNTERS; i++)
+		atomic_store_explicit(&shim_counters[i], 0,
+				memory_order_relaxed);
+	for (size_t i = 0; i < SITE_SLOTS; i++) {
+		atomic_store_explicit(&Sites[i].key, 0, memory_order_relaxed);
+		atomic_store_explicit(&Sites[i].calls, 0,
+				memory_order_relaxed);
+		atomic_store_explicit(&Sites[i].bytes, 0,
+				memory_order_relaxed);
+	}
+	atomic_store_explicit(&Sites_lost, 0, memory_order_relaxed);
+}
+
+void
 shim_site(enum shim_site_kind kind, void *ip, size_t bytes)
 {
 	uintptr_t ips[SITE_DEPTH] = { (uintptr_t)ip };

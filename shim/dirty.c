@@ -331,7 +331,11 @@ shim_dirty_note(struct shim_map *s, uintptr_t lo, uintptr_t hi, size_t written)
 	if (atomic_fetch_add_explicit(&s->dense, 1, memory_order_relaxed) + 1
 			< DENSE_RUNS)
 		return;
-	if (!shim_dirty_untrack(s))
+	/* mincore from now on, not shim_dirty_present: the pages are mostly
+	 * written, so mapped, and asking PAGEMAP_SCAN for mapped pages costs
+	 * ~16 ns a page against mincore's ~6 (msync of 256 written pages:
+	 * 23 us instead of 20.5) */
+	if (!atomic_exchange(&s->tracked, false))
 		return;		/* another thread did it */
 	struct registry_entry e;
 	pthread_mutex_lock(&Lock);

@@ -219,8 +219,9 @@ int shim_dirty_flush(struct shim_map *s, uintptr_t lo, uintptr_t hi,
 
 /*
  * shim_dirty_untrack -- s is no longer tracked (fork, mremap, a closed
- * descriptor, the program's own userfaultfd, dense writes): its flushes
- * use shim_dirty_present from now on.  Whether it was tracked.
+ * descriptor, the program's own userfaultfd): its flushes use
+ * shim_dirty_present from now on.  Whether it was tracked.  (Dense writes
+ * end the tracking too, but go back to mincore: dirty.c.)
  */
 bool shim_dirty_untrack(struct shim_map *s);
 

@@ -27,6 +27,10 @@
 
 #define PUBLIC __attribute__((visibility("default")))
 
+#ifndef MREMAP_DONTUNMAP
+#define MREMAP_DONTUNMAP 4	/* Linux 5.7; shared mappings since 5.13 */
+#endif
+
 _Atomic long shim_nmaps;
 
 static struct shim_map *Free_maps;	/* guarded by Alloc_lock */
@@ -551,7 +555,10 @@ mremap(void *old, size_t old_len, size_t new_len, int flags, ...)
 	if (dst_dax)
 		ret = trim((uintptr_t)new_addr, (uintptr_t)new_addr +
 				ALIGN_UP(new_len, Pagesize), &u);
-	if (!ret && old_len)
+	/* MREMAP_DONTUNMAP leaves the old range mapped, with no pages: it
+	 * stays the shim's, or stores there would never be flushed (a
+	 * MAP_SYNC mapping: the kernel's msync would not) */
+	if (!ret && old_len && !(flags & MREMAP_DONTUNMAP))
 		ret = trim((uintptr_t)old, (uintptr_t)old +
 				ALIGN_UP(old_len, Pagesize), &u);
 	if (ret) {

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * shim_unmap.c -- munmap (whole, head, tail, middle, shorter length),
- * mremap (grow in place, grow and move, shrink) and mmap(MAP_FIXED) over
- * registered ranges keep the registry exact; madvise(MADV_DONTNEED) of
+ * mremap (grow in place, grow and move, shrink, MREMAP_DONTUNMAP) and
+ * mmap(MAP_FIXED) over registered ranges keep the registry exact; madvise(MADV_DONTNEED) of
  * real DAX flushes first; a regular file mapped where a DAX mapping was is
  * never taken for DAX (its msync reaches the kernel).
  */
@@ -127,8 +127,35 @@ main(void)
 	CHECK(pread(fd, &c, 1, 10 * PG) == 1 && c == 'O');
 	munmap(o, 4 * PG);
 	munmap(o2, 2 * PG);
+
+	/* MREMAP_DONTUNMAP: the pages move, the old range stays mapped
+	 * (empty) and stays the shim's, or a store there would never be
+	 * flushed (on fsdax the kernel's msync would not: MAP_SYNC) */
+	char *k = mmap(NULL, 4 * PG, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+			12 * PG);
+	FATAL(k != MAP_FAILED && registered(k));
+	k[PG] = 'K';
+	char *kn = mremap(k, 4 * PG, 4 * PG, MREMAP_MAYMOVE |
+			MREMAP_DONTUNMAP);
+	if (kn != MAP_FAILED) {
+		CHECK(kn != k && registered(kn) && kn[PG] == 'K');
+		CHECK(registered(k) && registered(k + 3 * PG));
+		k[2 * PG] = 'k';	/* faults the page in again, here */
+		u0 = ctr("msync_user_space");
+		unsigned long b0 = ctr("msync_bytes_flushed");
+		CHECK(msync(k, 4 * PG, MS_SYNC) == 0);
+		CHECK(ctr("msync_user_space") == u0 + 1);
+		CHECK(ctr("msync_bytes_flushed") >= b0 + PG);
+		CHECK(pread(fd, &c, 1, 14 * PG) == 1 && c == 'k');
+		munmap(kn, 4 * PG);
+	} else {
+		CHECK(errno == EINVAL);	/* before Linux 5.13 */
+		printf("MREMAP_DONTUNMAP refused for a shared mapping: "
+			"skipped\n");
+	}
+	munmap(k, 4 * PG);
 	munmap(s, 8 * PG);
-	CHECK(!registered(s) && !registered(o2));
+	CHECK(!registered(s) && !registered(o2) && !registered(k));
 
 	/* after all that, a regular file lands where DAX was: kernel msync */
 	char *r = mmap(s, 8 * PG, PROT_READ | PROT_WRITE, MAP_SHARED, pfd, 0);

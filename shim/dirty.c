@@ -396,37 +396,54 @@ flush_mapped(struct shim_map *s, uintptr_t a, uintptr_t b)
  */
 #define FAST_SCAN_MIN (2u << 20)
 
-/* scan -- shim_dirty_flush of [*stop, hi), by one kind of question */
+/*
+ * The questions a scan asks: pages written since their last flush
+ * (WRITTEN: that are still there; WRITTEN_FAST: all of them, mincore
+ * then filters, see above), or pages this process has mapped (MAPPED:
+ * shim_dirty_present).
+ */
+enum question { WRITTEN, WRITTEN_FAST, MAPPED };
+
+/* scan -- flush what q finds in [*stop, hi); reprotect: WRITTEN's */
 static int
-scan(int fd, struct shim_map *s, uintptr_t hi, bool fast, bool reprotect,
-		size_t *flushed, uintptr_t *stop)
+scan(int fd, struct shim_map *s, uintptr_t hi, enum question q,
+		bool reprotect, size_t *flushed, uintptr_t *stop)
 {
 	struct page_region vec[64];
 	while (*stop < hi) {
 		struct pm_scan_arg a = {
 			.size = sizeof(a),
-			.flags = PM_SCAN_CHECK_WPASYNC |
-				(reprotect ? PM_SCAN_WP_MATCHING : 0),
 			.start = *stop,
 			.end = hi,
 			.vec = (uintptr_t)vec,
 			.vec_len = 64,
-			.category_mask = PAGE_IS_WRITTEN,
-			.category_anyof_mask = fast ? 0 :
+			.category_anyof_mask = q == WRITTEN_FAST ? 0 :
 				PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
-			.return_mask = PAGE_IS_WRITTEN,
 		};
+		if (q == MAPPED) {
+			a.return_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED |
+				PAGE_IS_WRITTEN;
+		} else {
+			a.flags = PM_SCAN_CHECK_WPASYNC |
+				(reprotect ? PM_SCAN_WP_MATCHING : 0);
+			a.category_mask = PAGE_IS_WRITTEN;
+			a.return_mask = PAGE_IS_WRITTEN;
+		}
 		long n = ioctl(fd, PAGEMAP_SCAN, &a);
-		shim_count(ST_SCANS, 1);
+		if (q != MAPPED)
+			shim_count(ST_SCANS, 1);
 		if (n < 0)
 			return -1;
-		/* the pages listed are protected again: flush them now, the
-		 * next store to one of them lists it again */
+		/* written pages listed are protected again: flush them now,
+		 * the next store to one of them lists it again */
 		for (long i = 0; i < n; i++) {
 			uintptr_t b = (uintptr_t)vec[i].start;
 			uintptr_t e = (uintptr_t)vec[i].end;
-			if (fast) {
+			if (q == WRITTEN_FAST) {
 				*flushed += flush_mapped(s, b, e);
+			} else if (q == MAPPED && !(vec[i].categories &
+					(PAGE_IS_PRESENT | PAGE_IS_WRITTEN))) {
+				continue;	/* a protection marker */
 			} else {
 				s->m.flush_fn((void *)b, e - b);
 				*flushed += e - b;
@@ -450,10 +467,10 @@ shim_dirty_flush(struct shim_map *s, uintptr_t lo, uintptr_t hi,
 		return -1;
 	uintptr_t mid = fast_end < lo ? lo : fast_end > hi ? hi : fast_end;
 	if (mid - lo <= FAST_SCAN_MIN)
-		return scan(fd, s, hi, false, reprotect, flushed, stop);
-	if (scan(fd, s, mid, true, reprotect, flushed, stop))
+		return scan(fd, s, hi, WRITTEN, reprotect, flushed, stop);
+	if (scan(fd, s, mid, WRITTEN_FAST, reprotect, flushed, stop))
 		return -1;
-	return scan(fd, s, hi, false, reprotect, flushed, stop);
+	return scan(fd, s, hi, WRITTEN, reprotect, flushed, stop);
 }
 
 bool
@@ -494,35 +511,7 @@ shim_dirty_present(struct shim_map *s, uintptr_t lo, uintptr_t hi,
 		if (!ok || (fd = pagemap_fd()) < 0)
 			return -1;
 	}
-	struct page_region vec[64];
-	while (*stop < hi) {
-		struct pm_scan_arg a = {
-			.size = sizeof(a),
-			.start = *stop,
-			.end = hi,
-			.vec = (uintptr_t)vec,
-			.vec_len = 64,
-			.category_anyof_mask = PAGE_IS_PRESENT |
-				PAGE_IS_SWAPPED,
-			.return_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED |
-				PAGE_IS_WRITTEN,
-		};
-		long n = ioctl(fd, PAGEMAP_SCAN, &a);
-		if (n < 0)
-			return -1;
-		for (long i = 0; i < n; i++) {
-			if (!(vec[i].categories & PAGE_IS_PRESENT) &&
-					!(vec[i].categories & PAGE_IS_WRITTEN))
-				continue;	/* a protection marker */
-			s->m.flush_fn((void *)(uintptr_t)vec[i].start,
-				vec[i].end - vec[i].start);
-			*flushed += vec[i].end - vec[i].start;
-		}
-		if (a.walk_end <= *stop)
-			return -1;	/* no progress: never loop */
-		*stop = a.walk_end;
-	}
-	return 0;
+	return scan(fd, s, hi, MAPPED, false, flushed, stop);
 }
 
 bool

@@ -193,6 +193,25 @@ same_file_as(struct shim_map *t, const struct shim_map *s)
 	t->present_only = s->present_only || s->tracked;
 }
 
+/*
+ * piece -- t (fresh from map_alloc) becomes [at, at + len) of s, which was
+ * just cut short before at: the same file, tracking and protection,
+ * registered.  0, or -ENOMEM with t retired.  Registry lock held.
+ */
+static int
+piece(struct shim_map *t, struct shim_map *s, uintptr_t at, size_t len)
+{
+	same_file_as(t, s);
+	t->tracked = s->tracked;
+	t->protected_end = s->protected_end;
+	if (map_legacy_clone(&t->m, &s->m, (void *)at, len, t)) {
+		map_retire(t);
+		return -ENOMEM;
+	}
+	atomic_fetch_add(&shim_nmaps, 1);
+	return 0;
+}
+
 /* ---- trimming with an undo log ------------------------------------ */
 
 #define UNDO_MAX 64
@@ -300,17 +319,8 @@ trim_one(void *ctx, const struct registry_entry *e)
 			return -ENOMEM;
 		}
 		undo_push(u, s, a, b, U_RESIZED);
-		struct pmem2_map *sm = &s->m;
-		void *sd = t;
-		same_file_as(t, s);
-		t->tracked = s->tracked;
-		t->protected_end = s->protected_end;
-		ret = map_legacy_clone(&t->m, sm, (void *)hi, b - hi, sd);
-		if (ret) {
-			map_retire(t);
+		if (piece(t, s, hi, b - hi))
 			return -ENOMEM;
-		}
-		atomic_fetch_add(&shim_nmaps, 1);
 		undo_push(u, t, 0, 0, U_ADDED);
 	}
 	return ret ? -ENOMEM : 0;
@@ -626,14 +636,19 @@ call_protect(void *addr, size_t len, const int *args)
  * come after some of the range was already changed; access is given back
  * only on success.
  */
-/* ban_alias_one -- no more mover alias for one entry (alias.c) */
+/*
+ * ban_alias_one -- no more mover alias for one entry (alias.c); *ctx set
+ * if it is a blocked piece
+ */
 static int
 ban_alias_one(void *ctx, const struct registry_entry *e)
 {
-	(void) ctx;
 	struct shim_map *s = shim_map_of(e);
-	if (s)
+	if (s) {
 		shim_alias_drop(s, true);
+		if (!shim_served(s))
+			*(bool *)ctx = true;
+	}
 	return 0;
 }
 
@@ -657,15 +672,10 @@ split_at(uintptr_t x)
 		map_retire(t);
 		return -ENOMEM;
 	}
-	same_file_as(t, s);
-	t->tracked = s->tracked;
-	t->protected_end = s->protected_end;
-	if (map_legacy_clone(&t->m, &s->m, (void *)x, e.end - x, t)) {
+	if (piece(t, s, x, e.end - x)) {
 		(void) registry_resize(&s->m, e.start, e.end);
-		map_retire(t);
 		return -ENOMEM;
 	}
-	atomic_fetch_add(&shim_nmaps, 1);
 	return 0;
 }
 
@@ -673,15 +683,6 @@ struct block_ctx {
 	unsigned set, clear;	/* SHIM_BLOCK_* */
 	bool dropped, restored;
 };
-
-/* any_blocked -- is entry e a blocked piece? (stops the walk) */
-static int
-any_blocked(void *ctx, const struct registry_entry *e)
-{
-	(void) ctx;
-	struct shim_map *s = shim_map_of(e);
-	return s && !shim_served(s);
-}
 
 /* mark_one -- set, then clear, c's marks on a piece inside the range */
 static int
@@ -719,8 +720,9 @@ protect(void *addr, size_t len, int prot, int pkey)
 	registry_lock();
 	/* any change of protection: the mover's alias would keep write
 	 * access the program may be taking away (alias.c) */
-	(void) shim_each_overlap(lo, hi, ban_alias_one, NULL);
-	if (!c.set && !shim_each_overlap(lo, hi, any_blocked, NULL)) {
+	bool blocked = false;
+	(void) shim_each_overlap(lo, hi, ban_alias_one, &blocked);
+	if (!c.set && !blocked) {
 		/* access kept, and nothing to give back */
 		registry_unlock();
 		shim_in_hook = 0;

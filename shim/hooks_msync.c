@@ -144,10 +144,10 @@ flush_tracked(struct shim_map *s, uintptr_t lo, uintptr_t hi, int flags,
 	/*
 	 * Tracking lost (fork, mremap, descriptor closed): from here on
 	 * every page this process has mapped, which is always enough.  The
-	 * failed scan may
-	 * have protected pages it never listed, in any mapping it reached:
-	 * the fallback covers all it was given.  A scan over several
-	 * mappings does not say whose tracking is gone: each is asked.
+	 * failed scan may have protected pages it never listed, in any
+	 * mapping it reached: the fallback covers all it was given.  A scan
+	 * over several mappings does not say whose tracking is gone: each
+	 * is asked.
 	 */
 	if (one && shim_dirty_untrack(s))
 		shim_log(2, "written-page tracking lost for %p: %s",
@@ -294,7 +294,14 @@ file_part(void *ctx, struct shim_map *s, uintptr_t start, uintptr_t end)
 	c->run_one = true;
 }
 
-/* flush_files -- what c selects, under the registry lock */
+/*
+ * flush_files -- flush what can be dirty in every shim mapping c selects
+ * (the file (dev, ino), or every file of dev, or every file; file range
+ * [off, off + len), len 0: to the end; except: one already flushed by
+ * the caller), under the registry lock; add the bytes to *c->flushed;
+ * drain: end with the mappings' drain, else the caller drains.  How many
+ * mappings it visited.
+ */
 static size_t
 flush_files(struct file_ctx *c, bool drain)
 {
@@ -315,13 +322,23 @@ flush_files(struct file_ctx *c, bool drain)
 	return c->found;
 }
 
-size_t
-shim_flush_file(dev_t dev, ino_t ino, off_t off, size_t len,
-		const struct shim_map *except, bool drain, size_t *flushed)
+/*
+ * flush_counted -- flush_files(c) with the drain, as a hook of its own
+ * (shim_in_hook set, errno kept): counter counts the call if it found
+ * mappings, msync_bytes_flushed what it flushed.  The mappings found.
+ */
+static size_t
+flush_counted(struct file_ctx *c, enum shim_counter counter)
 {
-	struct file_ctx c = { .dev = dev, .ino = ino, .off = off, .len = len,
-		.except = except, .flushed = flushed };
-	return flush_files(&c, drain);
+	int saved = errno;
+	shim_in_hook = 1;
+	size_t found = flush_files(c, true);
+	if (found)
+		shim_count(counter, 1);
+	shim_count(ST_MSYNC_BYTES, *c->flushed);
+	shim_in_hook = 0;
+	errno = saved;
+	return found;
 }
 
 size_t
@@ -331,19 +348,12 @@ shim_flush_where(bool any_dev, dev_t dev, enum shim_counter counter,
 	if (shim_in_hook ||
 			atomic_load_explicit(&shim_nmaps, memory_order_relaxed) == 0)
 		return 0;
-	int saved = errno;
-	shim_in_hook = 1;
 	size_t bytes = 0;
 	struct file_ctx c = { .dev = dev, .any_dev = any_dev, .any_ino = true,
 		.flushed = &bytes };
-	size_t found = flush_files(&c, true);
-	if (found)
-		shim_count(counter, 1);
-	shim_count(ST_MSYNC_BYTES, bytes);
+	size_t found = flush_counted(&c, counter);
 	if (flushed)
 		*flushed += bytes;
-	shim_in_hook = 0;
-	errno = saved;
 	return found;
 }
 
@@ -360,9 +370,10 @@ serve(struct shim_map *s, uintptr_t lo, uintptr_t hi, int flags)
 	size_t flushed = 0, skipped = 0;
 	int ret = flush_resident(s, lo, hi, flags, &flushed, &skipped);
 	if (atomic_load_explicit(&shim_nmaps, memory_order_relaxed) > 1) {
-		off_t off = s->base_off + (off_t)(lo - s->base);
-		(void) shim_flush_file(s->dev, s->ino, off, hi - lo, s, false,
-				&flushed);
+		struct file_ctx c = { .dev = s->dev, .ino = s->ino,
+			.off = s->base_off + (off_t)(lo - s->base),
+			.len = hi - lo, .except = s, .flushed = &flushed };
+		(void) flush_files(&c, false);	/* msync drains */
 	}
 	shim_count(ST_MSYNC_BYTES, flushed);
 	shim_count(ST_MSYNC_SKIPPED, skipped);
@@ -458,29 +469,37 @@ static void
 flush_file(const struct stat *st, off_t off, size_t len,
 		enum shim_counter counter)
 {
-	shim_in_hook = 1;
 	size_t flushed = 0;
-	if (shim_flush_file(st->st_dev, st->st_ino, off, len, NULL, true,
-			&flushed))
-		shim_count(counter, 1);
-	shim_count(ST_MSYNC_BYTES, flushed);
-	shim_in_hook = 0;
+	struct file_ctx c = { .dev = st->st_dev, .ino = st->st_ino,
+		.off = off, .len = len, .flushed = &flushed };
+	(void) flush_counted(&c, counter);
+}
+
+/*
+ * mapped_stat -- fd's fstat, when this process has shim mappings and is
+ * not inside a hook: what the descriptor hooks below ask before they
+ * flush.  errno is left as it was: the kernel call that follows sets it.
+ */
+static bool
+mapped_stat(int fd, struct stat *st)
+{
+	int saved = errno;
+	bool ok = atomic_load_explicit(&shim_nmaps, memory_order_relaxed) >
+		0 && !shim_in_hook && fstat(fd, st) == 0;
+	errno = saved;
+	return ok;
 }
 
 /*
  * sync_file -- fsync/fdatasync of a file with shim mappings: flush them
  * all first (on emulated DAX the kernel knows nothing of those stores).
- * errno is left as it was: the kernel call that follows sets it.
  */
 static void
 sync_file(int fd)
 {
-	int saved = errno;
 	struct stat st;
-	if (atomic_load_explicit(&shim_nmaps, memory_order_relaxed) > 0 &&
-			!shim_in_hook && fstat(fd, &st) == 0)
+	if (mapped_stat(fd, &st))
 		flush_file(&st, 0, 0, ST_FSYNC_FLUSH);
-	errno = saved;
 }
 
 PUBLIC int
@@ -515,26 +534,19 @@ sync(void)
 PUBLIC int
 syncfs(int fd)
 {
-	int saved = errno;
 	struct stat st;
-	if (atomic_load_explicit(&shim_nmaps, memory_order_relaxed) > 0 &&
-			!shim_in_hook && fstat(fd, &st) == 0)
+	if (mapped_stat(fd, &st))
 		(void) shim_flush_where(false, st.st_dev, ST_SYNC_FLUSH, NULL);
-	errno = saved;
 	return (int)syscall(SYS_syncfs, fd);
 }
 
 PUBLIC int
 sync_file_range(int fd, off_t off, off_t len, unsigned int flags)
 {
-	int saved = errno;
 	struct stat st;
 	if ((flags & SYNC_FILE_RANGE_WRITE) && off >= 0 && len >= 0 &&
-			atomic_load_explicit(&shim_nmaps,
-				memory_order_relaxed) > 0 &&
-			!shim_in_hook && fstat(fd, &st) == 0)
+			mapped_stat(fd, &st))
 		flush_file(&st, off, (size_t)len, ST_SYNC_FLUSH);
-	errno = saved;
 	return (int)syscall(SYS_sync_file_range, fd, off, len, flags);
 }
 
@@ -552,18 +564,16 @@ sync_file_range(int fd, off_t off, off_t len, unsigned int flags)
 static void
 before_layout_change(int fd)
 {
-	int saved = errno;
 	struct stat st;
-	if (atomic_load_explicit(&shim_nmaps, memory_order_relaxed) > 0 &&
-			!shim_in_hook && fstat(fd, &st) == 0 &&
-			S_ISREG(st.st_mode)) {
+	if (mapped_stat(fd, &st) && S_ISREG(st.st_mode)) {
+		int saved = errno;
 		shim_in_hook = 1;
 		enum shim_class c = shim_classify(fd, &st);
 		shim_in_hook = 0;
+		errno = saved;
 		if (c == SHIM_REAL_DAX)
 			flush_file(&st, 0, 0, ST_LAYOUT_FLUSH);
 	}
-	errno = saved;
 }
 
 PUBLIC int

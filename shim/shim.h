@@ -170,17 +170,6 @@ extern _Atomic long shim_nmaps;
 /* ---- msync / flushing (hooks_msync.c) ------------------------------ */
 
 /*
- * shim_flush_file -- flush what can be dirty (see hooks_msync.c) in every
- * shim mapping of (dev, ino) in file range [off, off + len) (len 0: all);
- * adds the bytes flushed to *flushed and returns how many mappings of the
- * file it visited.  except: a mapping to skip (already flushed by the
- * caller); drain: end with the mappings' drain (fsync), else the caller
- * drains.
- */
-size_t shim_flush_file(dev_t dev, ino_t ino, off_t off, size_t len,
-	const struct shim_map *except, bool drain, size_t *flushed);
-
-/*
  * shim_flush_gone -- flush (and drain) what can be dirty in the shim
  * mappings of [lo, hi), which are leaving the shim (leaving: munmap and
  * the like; registry lock held) or losing page-table entries (madvise:

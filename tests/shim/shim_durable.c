@@ -117,31 +117,6 @@ stat_of(const char *path, int nth, const char *name)
 	return v;
 }
 
-/*
- * run_with -- argv0 mode with the variable env set, stderr to the file
- * err if not NULL; its status
- */
-static int
-run_with(const char *argv0, const char *mode, const char *env,
-		const char *err)
-{
-	pid_t pid = fork();
-	FATAL(pid >= 0);
-	if (pid == 0) {
-		putenv((char *)env);
-		if (err) {
-			int e = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-			if (e < 0 || dup2(e, 2) != 2)
-				_exit(126);
-		}
-		execl(argv0, argv0, mode, (char *)NULL);
-		_exit(127);
-	}
-	int st;
-	FATAL(waitpid(pid, &st, 0) == pid);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
 /* run_with_stats -- argv0 mode, with PMEMSHIM_STATS=stats; its status */
 static int
 run_with_stats(const char *argv0, const char *mode, const char *stats)
@@ -149,7 +124,7 @@ run_with_stats(const char *argv0, const char *mode, const char *stats)
 	static char env[700];
 	unlink(stats);
 	snprintf(env, sizeof(env), "PMEMSHIM_STATS=%s", stats);
-	return run_with(argv0, mode, env, NULL);
+	return run_self(argv0, mode, env, NULL, NULL);
 }
 
 /* logged_bytes -- the bytes of the log line "<why>: N bytes flushed" */
@@ -355,8 +330,8 @@ main(int argc, char **argv)
 	/* ... and one that leaves with _exit: no report, but the log */
 	char log[600];
 	snprintf(log, sizeof(log), "%s/exit.log", dax);
-	CHECK(run_with(argv[0], "fork-child-exit", "PMEMSHIM_LOG=2", log) ==
-		0);
+	CHECK(run_self(argv[0], "fork-child-exit", "PMEMSHIM_LOG=2", NULL,
+		log) == 0);
 	b = logged_bytes(log, "_exit");
 	CHECK(b >= 0 && ok((unsigned long)b, 1, 8));
 	unlink(log);

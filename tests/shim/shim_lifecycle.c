@@ -11,26 +11,6 @@
 
 extern int early_result;
 
-/* child -- run ourselves again with extra environment; exit status */
-static int
-rerun(const char *self, const char *mode, const char *env1,
-		const char *env2)
-{
-	pid_t pid = fork();
-	FATAL(pid >= 0);
-	if (pid == 0) {
-		if (env1)
-			putenv((char *)env1);
-		if (env2)
-			putenv((char *)env2);
-		execl(self, self, mode, (char *)NULL);
-		_exit(127);
-	}
-	int st;
-	FATAL(waitpid(pid, &st, 0) == pid);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
 int
 main(int argc, char **argv)
 {
@@ -62,7 +42,8 @@ main(int argc, char **argv)
 	CHECK(ctr("msync_user_space") >= 1);
 
 	/* stderr closed and reused: the report must not land in the file */
-	CHECK(rerun(argv[0], "closed-stderr", "PMEMSHIM_STATS=1", NULL) == 0);
+	CHECK(run_self(argv[0], "closed-stderr", "PMEMSHIM_STATS=1", NULL,
+		NULL) == 0);
 	snprintf(path, sizeof(path), "%s/data-on-fd2", dax);
 	char buf[64] = { 0 };
 	int fd = open(path, O_RDONLY);
@@ -72,17 +53,17 @@ main(int argc, char **argv)
 	unlink(path);
 
 	/* filter: a name that is not ours leaves the program alone */
-	CHECK(rerun(argv[0], "filtered", "PMEMSHIM_FILTER=nosuchprog:other",
-		NULL) == 0);
+	CHECK(run_self(argv[0], "filtered", "PMEMSHIM_FILTER=nosuchprog:other",
+		NULL, NULL) == 0);
 	/* ... and our own name takes it over (the "filtered" check fails) */
-	CHECK(rerun(argv[0], "filtered", "PMEMSHIM_FILTER=x:shim_lifecycle",
-		NULL) == 1);
+	CHECK(run_self(argv[0], "filtered", "PMEMSHIM_FILTER=x:shim_lifecycle",
+		NULL, NULL) == 1);
 	/*
 	 * a bad value is reported and the default used, never a crash;
 	 * PMEMSHIM_DAX=off keeps PMEMSHIM_DAX_PATHS (taken over) but turns
 	 * real-DAX detection off (left alone)
 	 */
-	CHECK(rerun(argv[0], "filtered", "PMEMSHIM_GRANULARITY=bogus",
-		"PMEMSHIM_DAX=off") == (Real_dax ? 0 : 1));
+	CHECK(run_self(argv[0], "filtered", "PMEMSHIM_GRANULARITY=bogus",
+		"PMEMSHIM_DAX=off", NULL) == (Real_dax ? 0 : 1));
 	return finish();
 }

@@ -16,6 +16,7 @@
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define SKIP 77
@@ -218,6 +219,35 @@ mapped_pages(const void *p, size_t n)
 	}
 	close(fd);
 	return cnt;
+}
+
+/*
+ * run_self -- run self again as "self mode", with env1 and env2 (each NULL or
+ * "NAME=value") added to its environment and, if err is not NULL, its
+ * stderr sent to that file; its exit status (128 + signal if killed)
+ */
+__attribute__((unused)) static int
+run_self(const char *self, const char *mode, const char *env1,
+		const char *env2, const char *err)
+{
+	pid_t pid = fork();
+	FATAL(pid >= 0);
+	if (pid == 0) {
+		if (env1)
+			putenv((char *)env1);
+		if (env2)
+			putenv((char *)env2);
+		if (err) {
+			int e = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+			if (e < 0 || dup2(e, 2) != 2)
+				_exit(126);
+		}
+		execl(self, self, mode, (char *)NULL);
+		_exit(127);
+	}
+	int st;
+	FATAL(waitpid(pid, &st, 0) == pid);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
 __attribute__((unused)) static int

@@ -24,6 +24,7 @@
 #include <time.h>
 
 #include "shim_test.h"
+#include "bench_util.h"
 
 static double
 now(void)
@@ -60,13 +61,6 @@ minflt(void)
 	struct rusage ru;
 	FATAL(getrusage(RUSAGE_SELF, &ru) == 0);
 	return ru.ru_minflt;
-}
-
-static int
-cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
 }
 
 /*

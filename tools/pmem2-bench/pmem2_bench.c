@@ -29,7 +29,9 @@
 
 #include <libpmem2.h>
 
+#include "floor.h"
 #include "plot.h"
+#include "bench_util.h"
 
 #define MIB (1024UL * 1024)
 #define MAXREPS 15
@@ -66,7 +68,7 @@ static char *Src;
 static size_t Cursor, Src_cursor;	/* shared: every op gets fresh lines */
 static double Tsc_per_ns;
 static int Quick, Reps;
-static int Plot, Progress;
+static int Plot, Progress, Floor;
 
 static void
 die(const char *what, const char *detail)
@@ -136,7 +138,7 @@ map(struct lib *l, int fd, int gi)
 }
 
 /* the ceiling: the plainest AVX-512 non-temporal loop, then SFENCE */
-__attribute__((target("avx512f"), noinline)) static void
+__attribute__((target("avx512f"), noinline)) void
 ceil_copy(char *d, const char *s, size_t n)
 {
 	for (size_t i = 0; i < n; i += 64)
@@ -162,14 +164,6 @@ ceil_persist(char *d, size_t n, int byte)
 		for (size_t i = 0; i < n; i += 64)
 			__asm__ volatile("clwb %0" : "+m"(d[i]));
 	_mm_sfence();
-}
-
-static double
-now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
 }
 
 static void
@@ -246,13 +240,6 @@ run(enum who w, enum kind k, unsigned flags, int gi, size_t len)
 	return (double)(n * len) / (now_ns() - t0);
 }
 
-static int
-cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
 struct bcase {
 	const char *name;
 	enum kind k;
@@ -303,8 +290,7 @@ one_row(const struct bcase *c, size_t len, FILE *csv)
 			v[w][r] = run(w, c->k, c->flags, c->gi, len);
 		}
 	for (int w = 0; w < NWHO; w++) {
-		qsort(v[w], (size_t)Reps, sizeof(double), cmp_double);
-		med[w] = v[w][Reps / 2];
+		med[w] = median(v[w], (size_t)Reps);
 	}
 	int lat = c->k == K_PERSIST;
 	double vs_pmdk = lat ? med[PMDK] / med[OURS] : med[OURS] / med[PMDK];
@@ -346,7 +332,8 @@ usage(FILE *f)
 {
 	fprintf(f, "usage: pmem2-bench [--quick] [--reps N] [--csv FILE] "
 		"[--plot FILE.png|FILE.svg]\n"
-		"                   [--progress] [--ours LIB] [--pmdk LIB]\n"
+		"                   [--progress] [--floor] [--ours LIB] "
+		"[--pmdk LIB]\n"
 		"  --quick      fewer sizes, 3 repetitions, smaller regions\n"
 		"  --reps N     repetitions per row, 1..%d (default 7, quick 3)\n"
 		"  --csv FILE   every row as CSV too\n"
@@ -356,6 +343,10 @@ usage(FILE *f)
 		"it\n"
 		"  --progress   progress line on stderr even when it is not a "
 		"terminal\n"
+		"  --floor      instead of the table: 64 B and 256 B persisted "
+		"copies by every\n"
+		"               store + fence sequence the CPU has, against ours "
+		"and PMDK's\n"
 		"  --ours LIB   our libpmem2.so.1 (default: %s)\n"
 		"  --pmdk LIB   PMDK's (default: %s)\n",
 		MAXREPS, PMEM2_BENCH_OURS, PMEM2_BENCH_PMDK);
@@ -404,6 +395,8 @@ main(int argc, char **argv)
 			Quick = 1;
 		} else if (!strcmp(a, "--progress")) {
 			Progress = 1;
+		} else if (!strcmp(a, "--floor")) {
+			Floor = 1;
 		} else if (!strcmp(a, "--reps") || !strcmp(a, "--csv") ||
 				!strcmp(a, "--plot") || !strcmp(a, "--ours") ||
 				!strcmp(a, "--pmdk")) {
@@ -460,6 +453,12 @@ main(int argc, char **argv)
 		for (int g = 0; g < 2; g++)
 			map(&Libs[l], fd, g);
 	calibrate_tsc();
+	if (Floor) {
+		struct floor_area fa = { Libs[OURS].base[0], Region, Src,
+			Src_region, Quick };
+		return floor_study(&fa, Libs[OURS].cpy[0], Libs[PMDK].cpy[0],
+			Reps);
+	}
 
 	FILE *csv = csvpath ? fopen(csvpath, "w") : NULL;
 	if (csvpath && !csv)

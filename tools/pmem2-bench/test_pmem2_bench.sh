@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: BSD-3-Clause
 # test_pmem2_bench.sh -- pmem2-bench as a user runs it: --help, bad options
-# (message, exit 2), the progress line, and --plot: a PNG and an SVG whose
+# (message, exit 2), --floor's table, the progress line, and --plot: a PNG and an SVG whose
 # data file holds exactly the throughput rows of the same run's CSV, one
 # block per case, with the three series (ours, PMDK, ceiling) in the script.
 # No timing is asserted.
@@ -15,7 +15,7 @@ fails=0
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 
 "$B" --help >help || fail "--help exit $?"
-for o in --quick --reps --csv --plot --progress --ours --pmdk; do
+for o in --quick --reps --csv --plot --progress --floor --ours --pmdk; do
 	grep -q -- "$o" help || fail "--help does not mention $o"
 done
 
@@ -35,6 +35,27 @@ bad "must end in .png or .svg" --plot x.jpg
 env PATH=/nonexistent "$B" --plot x.png >out 2>err
 [ $? -eq 2 ] && grep -q "^pmem2-bench: --plot needs gnuplot" err ||
 	fail "no gnuplot in PATH: '$(head -1 err)'"
+
+# --floor: one row per sequence with two positive times and two ratios,
+# the ceiling's ratios exactly 1, a line comparing ours with PMDK
+"$B" --floor --quick --reps 1 >floor 2>err
+rc=$?
+if [ $rc -ne 0 ] && grep -q "needs AVX-512F" err; then
+	echo "SKIP: $(cat err)"; exit 77
+fi
+[ $rc -eq 0 ] || { fail "--floor: exit $rc"; cat err; }
+for row in "vmovntdq + sfence (ceiling)" "movnti (8 B) + sfence" \
+		"stores + clwb + sfence" "ours: pmem2 memcpy" \
+		"PMDK: pmem2 memcpy"; do
+	line=$(grep -F -- "$row" floor)
+	echo "$line" | awk '{ n = NF; exit !($(n-3) > 0 && $(n-2) > 0 &&
+		$(n-1) > 0 && $n > 0) }' ||
+		fail "--floor row '$row': '$line'"
+done
+grep "(ceiling)" floor | awk '{ exit !($(NF-1) == 1 && $NF == 1) }' ||
+	fail "--floor: the ceiling is not its own unit"
+grep -q '^ours/PMDK: 64 B [0-9.]*, 256 B [0-9.]* (speed)$' floor ||
+	fail "--floor: no ours/PMDK line"
 
 command -v gnuplot >/dev/null ||
 	{ echo "SKIP: gnuplot not installed (tools/install-deps.sh)"; exit 77; }
@@ -75,4 +96,4 @@ grep -q "array T\[$cases\]" run.svg.gp || fail "script does not plot $cases pane
 grep -q '^\[' err2 && fail "progress printed without --progress to a file"
 
 [ $fails -eq 0 ] || { echo "$fails failure(s)"; exit 1; }
-echo "PASS: pmem2-bench --help, bad options, progress, --plot png/svg"
+echo "PASS: pmem2-bench --help, bad options, --floor, progress, --plot png/svg"

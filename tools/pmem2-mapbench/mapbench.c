@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include <libpmem2.h>
+#include "bench_util.h"
 
 #define PG 4096UL
 
@@ -91,28 +92,6 @@ check(struct lib *l, int ret, const char *what)
 			l->errormsg());
 		exit(1);
 	}
-}
-
-static double
-now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
-static int
-cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
-static double
-median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	return v[n / 2];
 }
 
 static int File_fd;
@@ -339,8 +318,8 @@ main(int argc, char *argv[])
 			fs[r] = find_run(&small, lookups, 0);
 			fb[r] = find_run(&large, lookups, 0);
 		}
-		find_small[k] = median(fs, freps);
-		find_big[k] = median(fb, freps);
+		find_small[k] = median(fs, (size_t)freps);
+		find_big[k] = median(fb, (size_t)freps);
 		find_teardown(&large);
 		find_teardown(&small);
 	}
@@ -348,8 +327,8 @@ main(int argc, char *argv[])
 	free(fb);
 	double m_new[2], m_rsv[2];
 	for (int k = 0; k < 2; k++) {
-		m_new[k] = median(mn[k], reps);
-		m_rsv[k] = median(mr[k], reps);
+		m_new[k] = median(mn[k], (size_t)reps);
+		m_rsv[k] = median(mr[k], (size_t)reps);
 	}
 	printf("%-44s %12s %12s %10s\n", "case (median ns per op)", "ours",
 		"PMDK 1.12", "ours/PMDK");

@@ -263,6 +263,26 @@ undo_apply(struct undo *u)
 	}
 }
 
+/*
+ * undo_still_mapped -- is every piece the undo log took out of [lo, hi)
+ * still mapped?  A failed kernel call installs nothing, so a piece still
+ * mapped is the old mapping.  msync(MS_ASYNC) fails with ENOMEM over any
+ * unmapped page and does nothing else.
+ */
+static bool
+undo_still_mapped(const struct undo *u, uintptr_t lo, uintptr_t hi)
+{
+	for (size_t i = 0; i < u->n; i++) {
+		if (u->e[i].op == U_ADDED)
+			continue;
+		uintptr_t a = u->e[i].start > lo ? u->e[i].start : lo;
+		uintptr_t b = u->e[i].end < hi ? u->e[i].end : hi;
+		if (a < b && os_msync((void *)a, b - a, MS_ASYNC) != 0)
+			return false;
+	}
+	return true;
+}
+
 /* undo_commit -- the kernel call succeeded: free what was removed. */
 static void
 undo_commit(struct undo *u)
@@ -469,9 +489,22 @@ mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 	else
 		p = os_mmap(addr, len, prot, flags, fd, off);
 	int e = errno;
-	/* a failed MAP_FIXED may already have unmapped the old range: the
-	 * old entries stay out (kernel msync) rather than risk staleness */
-	undo_commit(&u);
+	/*
+	 * A failed MAP_FIXED usually left the old mappings alone (a bad fd,
+	 * offset or access mode is refused before anything changes): they
+	 * are the shim's again.  On fsdax they are MAP_SYNC mappings, and
+	 * the kernel's msync would never flush their stores.  But a failure
+	 * late in the kernel call may have unmapped them already: an entry
+	 * back in the registry over nothing, or over a later mapping of
+	 * another file, would turn that file's msync into a cache flush.
+	 * So only when every trimmed piece is still mapped.
+	 */
+	if (p == MAP_FAILED && over && undo_still_mapped(&u,
+			(uintptr_t)addr, (uintptr_t)addr +
+			ALIGN_UP(len, Pagesize)))
+		undo_apply(&u);
+	else
+		undo_commit(&u);
 	registry_unlock();
 	shim_in_hook = 0;
 	errno = e;

@@ -60,6 +60,41 @@ main(void)
 	/* mremap growing in place into a used range without MAYMOVE */
 	CHECK(mremap(d, 4096, 3 * 4096, 0) == MAP_FAILED && errno == ENOMEM);
 	CHECK(Gran(d) >= 0 && Gran(d + 2 * 4096) >= 0);
+	/*
+	 * mmap(MAP_FIXED) over the shim's mapping that the kernel refuses
+	 * (bad fd, read-only fd with PROT_WRITE, unaligned offset): the old
+	 * mapping is still there, and must still be the shim's -- on fsdax
+	 * it is a MAP_SYNC mapping, whose stores the kernel's msync would
+	 * never flush.  Over all of what is left after the page unmapped
+	 * above (pages 2..7), and over one page in the middle (a split
+	 * undone).
+	 */
+	char *rest = d + 2 * 4096;
+	size_t rest_len = len - 2 * 4096;
+	struct { char *at; size_t n; } over[] = { { rest, rest_len },
+		{ d + 4 * 4096, 4096 } };
+	for (int i = 0; i < 2; i++) {
+		char *at = over[i].at;
+		size_t n = over[i].n;
+		int fl = MAP_SHARED | MAP_FIXED;
+		CHECK(mmap(at, n, PROT_READ | PROT_WRITE, fl, 12345, 0) ==
+			MAP_FAILED && errno == EBADF);
+		CHECK(mmap(at, n, PROT_READ | PROT_WRITE, fl, ro, 0) ==
+			MAP_FAILED && errno == EACCES);
+		CHECK(mmap(at, n, PROT_READ | PROT_WRITE, fl, fd, 100) ==
+			MAP_FAILED && errno == EINVAL);
+		for (size_t pg = 0; pg < rest_len; pg += 4096)
+			CHECK(Gran(rest + pg) >= 0);
+		d[4 * 4096 + 7] = (char)('A' + i);
+		unsigned long user = ctr("msync_user_space");
+		unsigned long mixed = ctr("msync_mixed");
+		CHECK(msync(rest, rest_len, MS_SYNC) == 0);
+		CHECK(ctr("msync_user_space") == user + 1 &&
+			ctr("msync_mixed") == mixed);
+		char back = 0;
+		CHECK(pread(fd, &back, 1, 4 * 4096 + 7) == 1 &&
+			back == 'A' + i);
+	}
 	munmap(d, len);
 	CHECK(Gran(d) == -1 && Gran(d + 2 * 4096) == -1);
 	close(ro);

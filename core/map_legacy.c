@@ -67,9 +67,26 @@ map_legacy_new(struct pmem2_map *map, void *addr, size_t len, int prot,
 	if (gran == PMEM2_GRANULARITY_PAGE)
 		return 1;
 	/* a pmem2 API object owning the range, or no memory for the new
-	 * registry array: the mapping stays what the program asked for and
+	 * registry array: the mapping becomes what the program asked for and
 	 * its msync goes to the kernel -- slower, never less durable */
-	return map_register(map) ? 1 : 0;
+	if (map_register(map) == 0)
+		return 0;
+	if (map_sync) {
+		/* the kernel's msync never flushes a MAP_SYNC mapping's
+		 * stores (its pages are never tagged dirty): the same file
+		 * again in its place, without MAP_SYNC */
+		int fixed = (flags & ~MAP_FIXED_NOREPLACE) | MAP_FIXED;
+		void *p = os_mmap(base, len, prot, fixed, fd, off);
+		if (p == MAP_FAILED) {
+			int ret = pmem2_errno_ret();
+			(void) os_munmap(base, len);
+			return ret;
+		}
+		map->map_sync = false;
+		map->effective_granularity = PMEM2_GRANULARITY_PAGE;
+		persist_set_fns(map);
+	}
+	return 1;
 }
 
 int

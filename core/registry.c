@@ -19,6 +19,7 @@
 struct reg_array {
 	struct reg_array *next_retired;
 	size_t n;
+	size_t cap;		/* room for entries (the spare has more) */
 	struct registry_entry e[];
 };
 
@@ -29,6 +30,7 @@ static struct reg_array *_Atomic Current = &Empty;
 static _Atomic long Readers;
 static struct reg_array *Retired;	/* guarded by Lock */
 static pthread_mutex_t Lock = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
+static struct reg_array *Spare;		/* registry_reserve's; Lock */
 
 static struct reg_array *
 reader_enter(void)
@@ -157,16 +159,42 @@ publish(struct reg_array *next)
 	}
 }
 
+/* alloc_array -- an array for n entries: the spare when it fits */
 static struct reg_array *
 alloc_array(size_t n, int *err)
 {
-	struct reg_array *a = pmem2_malloc(sizeof(*a) +
-			n * sizeof(a->e[0]), err);
+	struct reg_array *a = Spare;
+	if (a && a->cap >= n) {
+		Spare = NULL;
+	} else {
+		a = pmem2_malloc(sizeof(*a) + n * sizeof(a->e[0]), err);
+		if (a)
+			a->cap = n;
+	}
 	if (a) {
 		a->n = n;
 		a->next_retired = NULL;
 	}
 	return a;
+}
+
+int
+registry_reserve(size_t extra)
+{
+	pthread_mutex_lock(&Lock);
+	size_t n = atomic_load(&Current)->n + extra;
+	int ret = 0;
+	if (!Spare || Spare->cap < n) {
+		struct reg_array *a = pmem2_malloc(sizeof(*a) +
+				n * sizeof(a->e[0]), &ret);
+		if (a) {
+			free(Spare);
+			a->cap = n;
+			Spare = a;
+		}
+	}
+	pthread_mutex_unlock(&Lock);
+	return ret;
 }
 
 /* find_obj -- index of obj's entry or n (Lock held). */

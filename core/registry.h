@@ -79,6 +79,16 @@ registry_may_overlap(const void *addr, size_t len)
 int registry_insert(uintptr_t start, uintptr_t end, void *obj,
 	enum registry_kind kind, struct registry_entry *out);
 
+/*
+ * registry_reserve -- set memory aside so that the next change that adds
+ * at most extra entries cannot fail for memory: 0 or -ENOMEM.  The
+ * caller holds registry_lock across both, so that no other change takes
+ * the memory first (the shim's hooks: reserve, kernel call, register the
+ * result -- a mapping made and then left unregistered for want of memory
+ * would be lost to the shim).
+ */
+int registry_reserve(size_t extra);
+
 /* registry_remove -- drop obj's entry; -ENOENT if it has none. */
 int registry_remove(const void *obj);
 

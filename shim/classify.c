@@ -10,11 +10,22 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "shim.h"
+
+/*
+ * The class cache must never end the program: uthash's default on a
+ * failed allocation is exit(-1).  Without memory a file is classified
+ * again at its next mmap, uncached.
+ */
+static bool Hash_oom;	/* Lock */
+#define HASH_NONFATAL_OOM 1
+#define uthash_nonfatal_oom(obj) (Hash_oom = true)
+#define uthash_malloc(sz) shim_alloc(sz)
 #include <uthash.h>
 
 #include "os.h"
 #include "region.h"
-#include "shim.h"
 
 #ifndef STATX_ATTR_DAX
 #define STATX_ATTR_DAX 0x00200000
@@ -146,10 +157,16 @@ shim_classify(int fd, const struct stat *st)
 	}
 	enum shim_class c = classify_uncached(fd, st);
 	if (!e) {
-		e = calloc(1, sizeof(*e));
+		e = shim_alloc(sizeof(*e));
 		if (e) {
+			memset(e, 0, sizeof(*e));
 			e->key = key;
 			HASH_ADD(hh, Cache, key, sizeof(key), e);
+			if (Hash_oom) {
+				Hash_oom = false;
+				free(e);
+				e = NULL;
+			}
 		}
 	}
 	if (e) {

@@ -36,7 +36,7 @@ _Atomic long shim_nmaps;
 static struct shim_map *Free_maps;	/* guarded by Alloc_lock */
 static pthread_mutex_t Alloc_lock = PTHREAD_MUTEX_INITIALIZER;
 
-/* map_alloc -- a zeroed shim_map from the free list or malloc. */
+/* map_alloc -- a zeroed shim_map from the free list or shim_alloc. */
 static struct shim_map *
 map_alloc(void)
 {
@@ -45,7 +45,7 @@ map_alloc(void)
 	if (s)
 		Free_maps = s->next_free;
 	pthread_mutex_unlock(&Alloc_lock);
-	if (!s && (s = malloc(sizeof(*s))))
+	if (!s && (s = shim_alloc(sizeof(*s))))
 		atomic_init(&s->alias_users, 0);
 	if (s) {
 		/* all but alias_users (see shim.h) */
@@ -390,7 +390,17 @@ static void *
 take_over(void *addr, size_t len, int prot, int flags, int fd, off_t off,
 		const struct stat *st, enum shim_class cls)
 {
+	/*
+	 * Without memory for the shim's own records the mapping is the
+	 * program's own, unchanged (no MAP_SYNC, the kernel's msync): slower,
+	 * as durable.  The registry's room is set aside before the mapping
+	 * is made, so that registering it afterwards cannot fail for memory.
+	 */
 	struct shim_map *s = map_alloc();
+	if (s && registry_reserve(1)) {
+		map_retire(s);
+		s = NULL;
+	}
 	if (!s)
 		return os_mmap(addr, len, prot, flags, fd, off);
 	s->dev = st->st_dev;
@@ -604,7 +614,19 @@ mremap(void *old, size_t old_len, size_t new_len, int flags, ...)
 	if (!ret && old_len && !(flags & MREMAP_DONTUNMAP))
 		ret = trim((uintptr_t)old, (uintptr_t)old +
 				ALIGN_UP(old_len, Pagesize), &u);
+	/*
+	 * The result's record and its room in the registry, before the
+	 * kernel call: after it, the moved mapping must be registered.  On
+	 * fsdax it is still a MAP_SYNC mapping, whose stores the kernel's
+	 * msync would never flush, and with no fd it cannot be mapped again
+	 * without MAP_SYNC.  No memory: ENOMEM, nothing changed.
+	 */
+	struct shim_map *t = NULL;
+	if (!ret && src && (!(t = map_alloc()) || registry_reserve(1)))
+		ret = -ENOMEM;
 	if (ret) {
+		if (t)
+			map_retire(t);
 		undo_apply(&u);
 		registry_unlock();
 		shim_in_hook = 0;
@@ -615,9 +637,10 @@ mremap(void *old, size_t old_len, size_t new_len, int flags, ...)
 	int err = errno;
 	if (p == MAP_FAILED) {
 		undo_apply(&u);
+		if (t)
+			map_retire(t);
 	} else {
 		undo_commit(&u);
-		struct shim_map *t = src ? map_alloc() : NULL;
 		if (t) {
 			/* the mark of MADV_DONTFORK moves with the kernel's
 			 * mapping too */
@@ -626,7 +649,9 @@ mremap(void *old, size_t old_len, size_t new_len, int flags, ...)
 			t->base_off = from.base_off +
 				(off_t)((uintptr_t)old - from.base);
 			if (map_legacy_clone(&t->m, &from.m, p, new_len, t)) {
-				/* unregistered: kernel msync, still correct */
+				/* only a pmem2 API object over the new range
+				 * can refuse it now (memory was set aside) */
+				shim_log(1, "mremap: %p not registered", p);
 				map_retire(t);
 			} else {
 				atomic_fetch_add(&shim_nmaps, 1);

@@ -357,6 +357,16 @@ shim_dtor(void)
 }
 
 void *
+shim_alloc(size_t size)
+{
+	if (core_fault_hit(CORE_FAULT_ALLOC)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return malloc(size);
+}
+
+void *
 shim_next(void *_Atomic *cache, const char *name, const char *version)
 {
 	void *f = atomic_load(cache);

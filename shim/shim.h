@@ -133,6 +133,13 @@ struct shim_map {
  */
 void *shim_next(void *_Atomic *cache, const char *name, const char *version);
 
+/*
+ * shim_alloc -- malloc for the shim's own objects (mappings, the class
+ * cache), failing when a test's fault injection says so (core_fault_*,
+ * CORE_FAULT_ALLOC): every caller has a way to go on without memory.
+ */
+void *shim_alloc(size_t size);
+
 /* shim_map_of -- the shim mapping an entry's object is, or NULL. */
 struct registry_entry;
 struct shim_map *shim_map_of(const struct registry_entry *e);

@@ -115,6 +115,7 @@ fi
 export NODAX_DIR=/tmp DAX_FILES=/files DAX_PERSISTENCE
 export LD_LIBRARY_PATH=/opt/pmemshim/lib
 [ ! -f /opt/pmemshim/lib/libpmemshim.so ] || export DAX_SHIM_LIB=/opt/pmemshim/lib/libpmemshim.so
+[ ! -f /opt/pmemshim/lib/libpmemshim-faults.so ] || export DAX_SHIM_FAULTS_LIB=/opt/pmemshim/lib/libpmemshim-faults.so
 unset PMEM2_FORCE_GRANULARITY
 info "setup done: DAX_EXT4_DIR=${DAX_EXT4_DIR:-} DAX_XFS_DIR=${DAX_XFS_DIR:-} DAX_DEV=${DAX_DEV:-} libpmem2 from $LIBSRC"
 

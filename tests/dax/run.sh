@@ -282,6 +282,9 @@ copy_libs "$LIBPMEM2"
 if [ -n "$SHIM" ]; then
 	cp -L "$SHIM" "$STAGE/opt/pmemshim/lib/libpmemshim.so"
 	copy_libs "$SHIM"
+	# the fault-injection build, for tests/shim/shim_faults
+	[ ! -f "$BUILD/shim/libpmemshim-faults.so" ] ||
+		cp -L "$BUILD/shim/libpmemshim-faults.so" "$STAGE/opt/pmemshim/lib/"
 	# PMEMSHIM_STATS dlopens libunwind for the call sites of its report
 	unwind=$(ldconfig -p | awk '$1 == "libunwind.so.8" && /x86-64/ && !n++ {print $NF}')
 	if [ -n "$unwind" ]; then

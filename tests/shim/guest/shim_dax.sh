@@ -7,7 +7,8 @@
 # programs get their directory from SHIM_TEST_DIR (shim_test.h refuses to
 # run with both), so every "taken over" the programs check is real-DAX
 # detection (statx STATX_ATTR_DAX).  SHIM_TEST_PLAIN_DIR (tmpfs) is their
-# non-DAX directory.
+# non-DAX directory.  shim_faults runs under DAX_SHIM_FAULTS_LIB, the shim
+# built with fault injection.
 # shellcheck shell=dash
 set -u
 unset PMEMSHIM_DAX_PATHS PMEM2_FORCE_GRANULARITY PMEMSHIM_DAX
@@ -21,11 +22,13 @@ for mnt in "$DAX_EXT4_DIR" ${DAX_XFS_DIR:-}; do
 	for t in $progs; do
 		[ -x "$t" ] || continue
 		n=${t##*/}
+		lib=$DAX_SHIM_LIB
+		[ "$n" != shim_faults ] || lib=${DAX_SHIM_FAULTS_LIB:-$DAX_SHIM_LIB}
 		d=$mnt/shimtest/$n
 		rm -rf "$d"
 		t0=$(cut -d' ' -f1 /proc/uptime)
 		out=$(SHIM_TEST_DIR=$d SHIM_TEST_PLAIN_DIR=${NODAX_DIR:-/tmp} \
-			LD_PRELOAD=$DAX_SHIM_LIB "$t" 2>&1)
+			LD_PRELOAD=$lib "$t" 2>&1)
 		rc=$?
 		secs=$(awk -v a="$t0" '{ printf "%.1f", $1 - a }' /proc/uptime)
 		runs=$((runs + 1))

@@ -4,6 +4,7 @@
  * injection hooks the tests use.
  */
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -47,16 +48,29 @@ core_dtor(void)
 	log_fini();
 }
 
-/* -1: disabled; otherwise the number of calls to let through first. */
+/*
+ * -1: disabled; otherwise the number of calls to let through first;
+ * FAULT_STUCK: a sticky fault fired, every later call fails too.
+ */
+#define FAULT_STUCK (-2)
 static _Atomic long Fault_countdown[3] = { -1, -1, -1 };
+static _Atomic bool Fault_sticky[3];
 
 void
 core_fault_set(enum core_fault_kind kind, long countdown)
 {
+	atomic_store(&Fault_sticky[kind], false);
 	atomic_store(&Fault_countdown[kind], countdown);
 }
 
-/* core_fault_get -- the countdown left: -1 once the fault fired (or off) */
+void
+core_fault_set_sticky(enum core_fault_kind kind, long countdown)
+{
+	atomic_store(&Fault_sticky[kind], true);
+	atomic_store(&Fault_countdown[kind], countdown);
+}
+
+/* core_fault_get -- the countdown left: < 0 once the fault fired (or off) */
 long
 core_fault_get(enum core_fault_kind kind)
 {
@@ -72,11 +86,14 @@ core_fault_hit(enum core_fault_kind kind)
 {
 	long c = atomic_load_explicit(&Fault_countdown[kind],
 			memory_order_relaxed);
+	if (c == FAULT_STUCK)
+		return 1;
 	if (c < 0)
 		return 0;
 	c = atomic_fetch_sub(&Fault_countdown[kind], 1);
 	if (c == 0) {
-		atomic_store(&Fault_countdown[kind], -1);
+		atomic_store(&Fault_countdown[kind],
+			atomic_load(&Fault_sticky[kind]) ? FAULT_STUCK : -1);
 		return 1;
 	}
 	return 0;

@@ -78,12 +78,15 @@ void *pmem2_zalloc(size_t size, int *err);
 
 /*
  * Fault injection for tests: when core_fault_countdown reaches zero at a
- * site of the given kind, that call fails.  Disabled (-1) by default; the
+ * site of the given kind, that call fails (sticky: and every later one).  Disabled (-1) by default; the
  * check is a single load on cold paths only.
  */
 enum core_fault_kind { CORE_FAULT_ALLOC, CORE_FAULT_MMAP, CORE_FAULT_MUNMAP };
 int core_fault_hit(enum core_fault_kind kind);
 void core_fault_set(enum core_fault_kind kind, long countdown);
+/* core_fault_set_sticky -- the same, and every later call fails too, as
+ * when memory has run out (until core_fault_set turns it off) */
+void core_fault_set_sticky(enum core_fault_kind kind, long countdown);
 long core_fault_get(enum core_fault_kind kind);
 
 /* One-time initialisation of the core (idempotent, thread-safe). */

@@ -31,6 +31,7 @@ static _Atomic long Readers;
 static struct reg_array *Retired;	/* guarded by Lock */
 static pthread_mutex_t Lock = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
 static struct reg_array *Spare;		/* registry_reserve's; Lock */
+static struct reg_array *Pinned;	/* registry_pin's; Lock */
 
 static struct reg_array *
 reader_enter(void)
@@ -80,12 +81,12 @@ registry_lookup(const void *addr, struct registry_entry *out)
 	return found;
 }
 
-size_t
-registry_overlaps(uintptr_t start, uintptr_t end, struct registry_entry *out,
-		size_t max)
+/* overlaps_in -- registry_overlaps on one array */
+static size_t
+overlaps_in(const struct reg_array *arr, uintptr_t start, uintptr_t end,
+		struct registry_entry *out, size_t max)
 {
 	size_t count = 0;
-	struct reg_array *arr = reader_enter();
 	for (size_t i = first_after(arr, start, true);
 			i < arr->n && arr->e[i].start < end; i++) {
 		if (count == max) {
@@ -94,6 +95,15 @@ registry_overlaps(uintptr_t start, uintptr_t end, struct registry_entry *out,
 		}
 		out[count++] = arr->e[i];
 	}
+	return count;
+}
+
+size_t
+registry_overlaps(uintptr_t start, uintptr_t end, struct registry_entry *out,
+		size_t max)
+{
+	struct reg_array *arr = reader_enter();
+	size_t count = overlaps_in(arr, start, end, out, max);
 	reader_exit();
 	return count;
 }
@@ -125,6 +135,14 @@ registry_unlock(void)
 	pthread_mutex_unlock(&Lock);
 }
 
+/* retire -- old is no longer current: free it once no reader can hold it */
+static void
+retire(struct reg_array *old)
+{
+	old->next_retired = Retired;
+	Retired = old;
+}
+
 /*
  * publish -- make next the current array (Lock held), update the bounds and
  * free what no reader can hold any more.
@@ -146,10 +164,8 @@ publish(struct reg_array *next)
 		atomic_store(&registry_bounds.lo, UINTPTR_MAX);
 		atomic_store(&registry_bounds.hi, 0);
 	}
-	if (old != &Empty) {
-		old->next_retired = Retired;
-		Retired = old;
-	}
+	if (old != &Empty && old != Pinned)
+		retire(old);
 	if (atomic_load(&Readers) == 0) {
 		while (Retired) {
 			struct reg_array *r = Retired;
@@ -308,6 +324,39 @@ registry_remove(const void *obj)
 	}
 	pthread_mutex_unlock(&Lock);
 	return ret;
+}
+
+void
+registry_pin(void)
+{
+	pthread_mutex_lock(&Lock);
+	Pinned = atomic_load(&Current);
+	pthread_mutex_unlock(&Lock);
+}
+
+size_t
+registry_pinned_overlaps(uintptr_t start, uintptr_t end,
+		struct registry_entry *out, size_t max)
+{
+	pthread_mutex_lock(&Lock);
+	size_t n = Pinned ? overlaps_in(Pinned, start, end, out, max) : 0;
+	pthread_mutex_unlock(&Lock);
+	return n;
+}
+
+void
+registry_unpin(bool restore)
+{
+	pthread_mutex_lock(&Lock);
+	struct reg_array *p = Pinned, *cur = atomic_load(&Current);
+	Pinned = NULL;
+	if (p && p != cur) {
+		if (restore)
+			publish(p);	/* retires cur */
+		else if (p != &Empty)
+			retire(p);
+	}
+	pthread_mutex_unlock(&Lock);
 }
 
 /*

@@ -111,6 +111,19 @@ bool registry_lookup(const void *addr, struct registry_entry *out);
 size_t registry_overlaps(uintptr_t start, uintptr_t end,
 	struct registry_entry *out, size_t max);
 
+/*
+ * registry_pin -- keep the registry as it is now (registry_lock held, until
+ * registry_unpin): registry_unpin(true) puts it back exactly, whatever
+ * changed in between, with no allocation -- so the undo of a change that
+ * failed half-way cannot fail too (the shim's hooks, when memory runs
+ * out); registry_unpin(false) keeps the changes.  One pin at a time.
+ * registry_pinned_overlaps -- registry_overlaps on the pinned copy.
+ */
+void registry_pin(void);
+void registry_unpin(bool restore);
+size_t registry_pinned_overlaps(uintptr_t start, uintptr_t end,
+	struct registry_entry *out, size_t max);
+
 /* registry_count -- number of entries (tests, statistics). */
 size_t registry_count(void);
 

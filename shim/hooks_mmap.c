@@ -153,14 +153,18 @@ shim_map_of(const struct registry_entry *e)
 	return m->shim_data;
 }
 
-int
-shim_each_overlap(uintptr_t lo, uintptr_t hi,
+typedef size_t (*overlaps_fn)(uintptr_t, uintptr_t, struct registry_entry *,
+	size_t);
+
+/* each_overlap -- fn for each entry overlapping [lo, hi) that find lists */
+static int
+each_overlap(overlaps_fn find, uintptr_t lo, uintptr_t hi,
 		int (*fn)(void *ctx, const struct registry_entry *e), void *ctx)
 {
 	struct registry_entry ents[16];
 	uintptr_t cursor = lo;
 	while (cursor < hi) {
-		size_t n = registry_overlaps(cursor, hi, ents, 16);
+		size_t n = find(cursor, hi, ents, 16);
 		size_t k = n < 16 ? n : 16;
 		for (size_t i = 0; i < k; i++) {
 			int ret = fn(ctx, &ents[i]);
@@ -172,6 +176,13 @@ shim_each_overlap(uintptr_t lo, uintptr_t hi,
 		cursor = ents[15].end;
 	}
 	return 0;
+}
+
+int
+shim_each_overlap(uintptr_t lo, uintptr_t hi,
+		int (*fn)(void *ctx, const struct registry_entry *e), void *ctx)
+{
+	return each_overlap(registry_overlaps, lo, hi, fn, ctx);
 }
 
 /*
@@ -214,83 +225,86 @@ piece(struct shim_map *t, struct shim_map *s, uintptr_t at, size_t len)
 
 /* ---- trimming with an undo log ------------------------------------ */
 
-#define UNDO_MAX 64
-
+/*
+ * The registry is pinned while a hook trims it (registry_pin): undo puts
+ * the pinned copy back, which needs no memory, so it cannot fail when
+ * memory has run out -- a real-DAX piece left out of the registry would
+ * be a MAP_SYNC mapping whose msync the kernel serves without flushing.
+ * The log keeps the shim_map objects: those taken out (freed on commit,
+ * counted again on undo) and the pieces split off (freed on undo), in
+ * two lists linked through next_free, so it has no size limit.
+ */
 struct undo {
-	size_t n;
-	struct {
-		struct shim_map *s;
-		uintptr_t start, end;	/* the old bounds */
-		enum { U_RESIZED, U_REMOVED, U_ADDED } op;
-	} e[UNDO_MAX];
+	struct shim_map *removed, *added;
 };
 
+/* undo_begin -- before the first change (registry lock held) */
 static void
-undo_push(struct undo *u, struct shim_map *s, uintptr_t start,
-		uintptr_t end, int op)
+undo_begin(struct undo *u)
 {
-	u->e[u->n].s = s;
-	u->e[u->n].start = start;
-	u->e[u->n].end = end;
-	u->e[u->n].op = op;
-	u->n++;
+	u->removed = u->added = NULL;
+	registry_pin();
+}
+
+static void
+push(struct shim_map **list, struct shim_map *s)
+{
+	s->next_free = *list;
+	*list = s;
 }
 
 /* undo_apply -- put the registry back as it was (registry lock held). */
 static void
 undo_apply(struct undo *u)
 {
-	while (u->n) {
-		u->n--;
-		struct shim_map *s = u->e[u->n].s;
-		uintptr_t a = u->e[u->n].start, b = u->e[u->n].end;
-		switch (u->e[u->n].op) {
-		case U_RESIZED:
-			registry_resize(&s->m, a, b);
-			break;
-		case U_REMOVED:
-			if (registry_insert(a, b, &s->m, REGISTRY_MAP, NULL))
-				shim_log(1, "cannot re-register %p", (void *)a);
-			else
-				atomic_fetch_add(&shim_nmaps, 1);
-			break;
-		case U_ADDED:
-			registry_remove(&s->m);
-			atomic_fetch_sub(&shim_nmaps, 1);
-			map_retire(s);
-			break;
-		}
+	registry_unpin(true);
+	for (struct shim_map *s = u->removed; s; s = s->next_free)
+		atomic_fetch_add(&shim_nmaps, 1);
+	while (u->added) {
+		struct shim_map *t = u->added;
+		u->added = t->next_free;
+		atomic_fetch_sub(&shim_nmaps, 1);
+		map_retire(t);
 	}
+	u->removed = NULL;
+}
+
+/* still_mapped_one -- the part of a pinned entry inside c's range */
+static int
+still_mapped_one(void *ctx, const struct registry_entry *e)
+{
+	const uintptr_t *r = ctx;
+	uintptr_t a = e->start > r[0] ? e->start : r[0];
+	uintptr_t b = e->end < r[1] ? e->end : r[1];
+	return shim_map_of(e) && a < b &&
+		os_msync((void *)a, b - a, MS_ASYNC) != 0;
 }
 
 /*
- * undo_still_mapped -- is every piece the undo log took out of [lo, hi)
- * still mapped?  A failed kernel call installs nothing, so a piece still
- * mapped is the old mapping.  msync(MS_ASYNC) fails with ENOMEM over any
- * unmapped page and does nothing else.
+ * undo_still_mapped -- is every shim piece that [lo, hi) covered before
+ * the change still mapped?  A failed kernel call installs nothing, so a
+ * piece still mapped is the old mapping.  msync(MS_ASYNC) fails with
+ * ENOMEM over any unmapped page and does nothing else.
  */
 static bool
-undo_still_mapped(const struct undo *u, uintptr_t lo, uintptr_t hi)
+undo_still_mapped(uintptr_t lo, uintptr_t hi)
 {
-	for (size_t i = 0; i < u->n; i++) {
-		if (u->e[i].op == U_ADDED)
-			continue;
-		uintptr_t a = u->e[i].start > lo ? u->e[i].start : lo;
-		uintptr_t b = u->e[i].end < hi ? u->e[i].end : hi;
-		if (a < b && os_msync((void *)a, b - a, MS_ASYNC) != 0)
-			return false;
-	}
-	return true;
+	uintptr_t r[2] = { lo, hi };
+	return each_overlap(registry_pinned_overlaps, lo, hi,
+		still_mapped_one, r) == 0;
 }
 
-/* undo_commit -- the kernel call succeeded: free what was removed. */
+/* undo_commit -- keep the changes: free what was taken out. */
 static void
 undo_commit(struct undo *u)
 {
-	for (size_t i = 0; i < u->n; i++)
-		if (u->e[i].op == U_REMOVED)
-			map_retire(u->e[i].s);
-	u->n = 0;
+	registry_unpin(false);
+	while (u->removed) {
+		struct shim_map *s = u->removed;
+		u->removed = s->next_free;
+		map_retire(s);
+	}
+	u->added = NULL;
 }
 
 struct trim_ctx {
@@ -308,8 +322,6 @@ trim_one(void *ctx, const struct registry_entry *e)
 	struct shim_map *s = shim_map_of(e);
 	if (!s)
 		return 0;	/* pmem2 API objects: theirs */
-	if (u->n + 2 > UNDO_MAX)
-		return -ENOMEM;
 	uintptr_t a = e->start, b = e->end;
 	int ret = 0;
 	/* the alias covers the entry as it is: it goes before the kernel
@@ -319,16 +331,12 @@ trim_one(void *ctx, const struct registry_entry *e)
 		ret = registry_remove(&s->m);
 		if (!ret) {
 			atomic_fetch_sub(&shim_nmaps, 1);
-			undo_push(u, s, a, b, U_REMOVED);
+			push(&u->removed, s);
 		}
 	} else if (lo <= a) {
 		ret = registry_resize(&s->m, hi, b);
-		if (!ret)
-			undo_push(u, s, a, b, U_RESIZED);
 	} else if (b <= hi) {
 		ret = registry_resize(&s->m, a, lo);
-		if (!ret)
-			undo_push(u, s, a, b, U_RESIZED);
 	} else {
 		struct shim_map *t = map_alloc();
 		if (!t)
@@ -338,10 +346,9 @@ trim_one(void *ctx, const struct registry_entry *e)
 			map_retire(t);
 			return -ENOMEM;
 		}
-		undo_push(u, s, a, b, U_RESIZED);
 		if (piece(t, s, hi, b - hi))
 			return -ENOMEM;
-		undo_push(u, t, 0, 0, U_ADDED);
+		push(&u->added, t);
 	}
 	return ret ? -ENOMEM : 0;
 }
@@ -479,9 +486,10 @@ mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 		errno = saved;
 		return os_mmap(addr, len, prot, flags, fd, off);
 	}
-	struct undo u = { 0 };
+	struct undo u;
 	void *p;
 	registry_lock();
+	undo_begin(&u);
 	if (over) {
 		shim_count(ST_UNMAPS, 1);
 		leave((uintptr_t)addr, (uintptr_t)addr + ALIGN_UP(len, Pagesize));
@@ -509,9 +517,8 @@ mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 	 * another file, would turn that file's msync into a cache flush.
 	 * So only when every trimmed piece is still mapped.
 	 */
-	if (p == MAP_FAILED && over && undo_still_mapped(&u,
-			(uintptr_t)addr, (uintptr_t)addr +
-			ALIGN_UP(len, Pagesize)))
+	if (p == MAP_FAILED && over && undo_still_mapped((uintptr_t)addr,
+			(uintptr_t)addr + ALIGN_UP(len, Pagesize)))
 		undo_apply(&u);
 	else
 		undo_commit(&u);
@@ -539,9 +546,10 @@ munmap(void *addr, size_t len)
 	shim_count(ST_UNMAPS, 1);
 	int saved = errno;
 	uintptr_t lo = (uintptr_t)addr, hi = lo + ALIGN_UP(len, Pagesize);
-	struct undo u = { 0 };
+	struct undo u;
 	shim_in_hook = 1;
 	registry_lock();
+	undo_begin(&u);
 	leave(lo, hi);
 	if (trim(lo, hi, &u)) {
 		registry_unlock();
@@ -582,9 +590,10 @@ mremap(void *old, size_t old_len, size_t new_len, int flags, ...)
 			!IS_ALIGNED((uintptr_t)old, Pagesize))
 		return os_mremap(old, old_len, new_len, flags, new_addr);
 	int saved = errno;
-	struct undo u = { 0 };
+	struct undo u;
 	shim_in_hook = 1;
 	registry_lock();
+	undo_begin(&u);
 	shim_count(ST_UNMAPS, 1);
 	struct registry_entry e;
 	struct shim_map *src = NULL;
@@ -712,10 +721,11 @@ ban_alias_one(void *ctx, const struct registry_entry *e)
 
 /*
  * split_at -- make x the start of a registry entry if a shim mapping
- * covers it (registry lock held): 0, or -ENOMEM with nothing changed.
+ * covers it (registry lock held, u begun): 0, or -ENOMEM (undo puts the
+ * registry back).
  */
 static int
-split_at(uintptr_t x)
+split_at(uintptr_t x, struct undo *u)
 {
 	struct registry_entry e;
 	struct shim_map *s;
@@ -730,10 +740,9 @@ split_at(uintptr_t x)
 		map_retire(t);
 		return -ENOMEM;
 	}
-	if (piece(t, s, x, e.end - x)) {
-		(void) registry_resize(&s->m, e.start, e.end);
+	if (piece(t, s, x, e.end - x))
 		return -ENOMEM;
-	}
+	push(&u->added, t);
 	return 0;
 }
 
@@ -789,12 +798,16 @@ protect(void *addr, size_t len, int prot, int pkey)
 	}
 	if (c.set)
 		leave(lo, hi);
-	if (split_at(lo) || split_at(hi)) {
+	struct undo u;
+	undo_begin(&u);
+	if (split_at(lo, &u) || split_at(hi, &u)) {
+		undo_apply(&u);
 		registry_unlock();
 		shim_in_hook = 0;
 		errno = ENOMEM;
 		return -1;
 	}
+	undo_commit(&u);
 	int ret = call_protect(addr, len, args);
 	int e = errno;
 	if (ret)

@@ -8,14 +8,20 @@
 
 #define PUBLIC __attribute__((visibility("default")))
 
-/* pmemshim_test_fault -- the countdown-th call of kind fails (-1: off) */
+/*
+ * pmemshim_test_fault -- the countdown-th call of kind fails (-1: off);
+ * sticky: that one and every later one, until turned off
+ */
 PUBLIC void
-pmemshim_test_fault(int kind, long countdown)
+pmemshim_test_fault(int kind, long countdown, int sticky)
 {
-	core_fault_set((enum core_fault_kind)kind, countdown);
+	if (sticky)
+		core_fault_set_sticky((enum core_fault_kind)kind, countdown);
+	else
+		core_fault_set((enum core_fault_kind)kind, countdown);
 }
 
-/* pmemshim_test_fault_left -- -1 once the fault fired (or when off) */
+/* pmemshim_test_fault_left -- < 0 once the fault fired (or when off) */
 PUBLIC long
 pmemshim_test_fault_left(int kind)
 {

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * shim_faults.c -- every allocation and every mmap/munmap the shim makes
- * fails in turn (libpmemshim-faults.so: the shim with the core's fault
+ * fails in turn, and then every one from the n-th on, as when memory has
+ * run out (libpmemshim-faults.so: the shim with the core's fault
  * injection reachable), during a sequence of hooks that change the
  * registry: mmap, msync, a partial munmap (split), mremap that moves, a
  * MAP_FIXED mapping of another file over a page, mprotect away and back,
@@ -29,7 +30,7 @@
 enum { K_ALLOC, K_MMAP, K_MUNMAP, NKIND };	/* core_fault_kind */
 static const char *const Kind[] = { "alloc", "mmap", "munmap" };
 
-static void (*Fault)(int, long);
+static void (*Fault)(int, long, int);
 static long (*Fault_left)(int);
 
 struct piece {
@@ -195,7 +196,7 @@ sync_unserved(void)
 
 /* check -- after a run (faults off): registry, MAP_SYNC, data */
 static void
-check(int run, char *span, const char *what, long site)
+check(int run, char *span, const char *what, long site, int sticky)
 {
 	int before = Failures;
 	/* never stale: the first mapping's span outside the pieces */
@@ -213,8 +214,8 @@ check(int run, char *span, const char *what, long site)
 		}
 	}
 	if (Failures != before)
-		fprintf(stderr, "  (in run %d: %s fault at site %ld)\n", run,
-			what, site);
+		fprintf(stderr, "  (in run %d: %s%s fault at site %ld)\n",
+			run, sticky ? "sticky " : "", what, site);
 }
 
 /* cleanup -- unmap every piece (faults off): each leaves the registry */
@@ -233,7 +234,7 @@ int
 main(void)
 {
 	const char *dax = shim_test_init();
-	Fault = (void (*)(int, long))dlsym(RTLD_DEFAULT,
+	Fault = (void (*)(int, long, int))dlsym(RTLD_DEFAULT,
 			"pmemshim_test_fault");
 	Fault_left = (long (*)(int))dlsym(RTLD_DEFAULT,
 			"pmemshim_test_fault_left");
@@ -247,8 +248,14 @@ main(void)
 		Fd[f] = make_file(dax, f ? "faults-g" : "faults-f", 8 * PG,
 			0, path[f]);
 
+	/*
+	 * one-shot: the n-th call of a kind fails; sticky: it and every
+	 * later one, as when memory has run out -- the undo of a failed
+	 * call must then work without memory too
+	 */
 	int run = 0, sites = 0;
-	long kind_sites[NKIND] = { 0 };
+	long kind_sites[2][NKIND] = { { 0 } };
+	for (int sticky = 0; sticky < 2; sticky++)
 	for (int kind = 0; kind < NKIND; kind++) {
 		for (long n = 0; ; n++) {
 			FATAL(n < 2000);
@@ -256,23 +263,26 @@ main(void)
 			char *span;
 			run++;
 			zero();
-			Fault(kind, n);
+			Fault(kind, n, sticky);
 			scenario(run, &none_left, &span);
-			int fired = Fault_left(kind) == -1;
-			Fault(kind, -1);
+			int fired = Fault_left(kind) < 0;
+			Fault(kind, -1, 0);
 			if (none_left)
 				CHECK(mprotect(span, PG, PROT_READ |
 					PROT_WRITE) == 0);
-			check(run, span, Kind[kind], n);
+			check(run, span, Kind[kind], n, sticky);
 			cleanup();
 			if (!fired)
 				break;
 			sites++;
-			kind_sites[kind]++;
+			kind_sites[sticky][kind]++;
 		}
 	}
-	fprintf(stderr, "fault sites: %ld alloc, %ld mmap, %ld munmap\n",
-		kind_sites[0], kind_sites[1], kind_sites[2]);
+	for (int sticky = 0; sticky < 2; sticky++)
+		fprintf(stderr, "%s fault sites: %ld alloc, %ld mmap, "
+			"%ld munmap\n", sticky ? "sticky" : "one-shot",
+			kind_sites[sticky][0], kind_sites[sticky][1],
+			kind_sites[sticky][2]);
 	/* the shim recovered: a run without faults is served in full */
 	int none_left = 0;
 	char *span;
@@ -282,7 +292,7 @@ main(void)
 	for (int i = 0; i < Np; i++)
 		for (size_t o = 0; o < P[i].len; o += PG)
 			CHECK(registered(P[i].at + o));
-	check(run, span, "no", 0);
+	check(run, span, "no", 0, 0);
 	cleanup();
 	fprintf(stderr, "%d fault sites, %d runs\n", sites, run);
 

@@ -4,7 +4,8 @@
  * mremap (grow in place, grow and move, shrink, MREMAP_DONTUNMAP) and
  * mmap(MAP_FIXED) over registered ranges keep the registry exact; madvise(MADV_DONTNEED) of
  * real DAX flushes first; a regular file mapped where a DAX mapping was is
- * never taken for DAX (its msync reaches the kernel).
+ * never taken for DAX (its msync reaches the kernel); one munmap over
+ * many shim mappings.
  */
 #include "shim_test.h"
 
@@ -162,6 +163,37 @@ main(void)
 	FATAL(r != MAP_FAILED);
 	CHECK(!registered(r));
 	munmap(r, 8 * PG);
+
+	/*
+	 * one munmap over many shim mappings: 80 one-page mappings side by
+	 * side (every other page from the other half of the file, so that
+	 * no two are one mapping for the kernel).  The shim once kept an
+	 * undo log of 64 steps and failed such a munmap with ENOMEM.
+	 */
+	enum { MANY = 80 };
+	char mpath[512];
+	int mfd = make_file(dax, "many", 2 * MANY * PG, 'm', mpath);
+	char *area = mmap(NULL, MANY * PG, PROT_NONE, MAP_PRIVATE |
+			MAP_ANONYMOUS, -1, 0);
+	FATAL(area != MAP_FAILED);
+	for (int i = 0; i < MANY; i++) {
+		off_t off = (off_t)((i % 2 ? MANY + i / 2 : i / 2) * PG);
+		char *m = mmap(area + i * PG, PG, PROT_READ | PROT_WRITE,
+				MAP_SHARED | MAP_FIXED, mfd, off);
+		FATAL(m == area + i * PG);
+		CHECK(registered(m));
+		m[1] = (char)i;
+	}
+	CHECK(munmap(area, MANY * PG) == 0);
+	for (int i = 0; i < MANY; i++)
+		CHECK(!registered(area + i * PG));
+	for (int i = 0; i < MANY; i++) {
+		char c = 0;
+		off_t off = (off_t)((i % 2 ? MANY + i / 2 : i / 2) * PG);
+		CHECK(pread(mfd, &c, 1, off + 1) == 1 && c == (char)i);
+	}
+	close(mfd);
+	unlink(mpath);
 	close(fd);
 	close(pfd);
 	unlink(dpath);

@@ -54,9 +54,14 @@ os_msync(void *addr, size_t len, int flags)
 	return (int)syscall(SYS_msync, addr, len, flags);
 }
 
+/* counted as an mmap for fault injection: it makes a mapping */
 static inline void *
 os_mremap(void *old, size_t old_len, size_t new_len, int flags, void *new_addr)
 {
+	if (core_fault_hit(CORE_FAULT_MMAP)) {
+		errno = ENOMEM;
+		return MAP_FAILED;
+	}
 	return (void *)syscall(SYS_mremap, old, old_len, new_len, flags,
 			new_addr);
 }

@@ -6,7 +6,8 @@
  * injection reachable), during a sequence of hooks that change the
  * registry: mmap, msync, a partial munmap (split), mremap that moves, a
  * MAP_FIXED mapping of another file over a page, mprotect away and back,
- * msync of every piece.  After each run, with faults off:
+ * msync of every piece, a copy into one through the mover, madvise
+ * (MADV_DONTNEED) and fsync.  After each run, with faults off:
  *
  *  - each call kept libc's contract: success, or MAP_FAILED/-1 with
  *    ENOMEM (the kernel's own "no memory"); msync never fails;
@@ -154,6 +155,25 @@ scenario(int run, int *none_left, char **span)
 				(off_t)o2);
 		CHECK(msync(P[i].at, P[i].len, MS_SYNC) == 0);
 	}
+
+	/* into each piece but the one mprotect split (a copy over two
+	 * registry entries is libc's): a page, copied by the mover, 17
+	 * times (its alias is made at the 16th copy into a mapping,
+	 * shim/alias.c); then MADV_DONTNEED of that page and msync; last,
+	 * fsync of the file: each one flushes */
+	void *(*volatile copy)(void *, const void *, size_t) = memcpy;
+	static char buf[PG];
+	for (int i = 0; i < Np; i++) {
+		if (P[i].at <= a && a < P[i].at + P[i].len)
+			continue;
+		memset(buf, 0x5a, PG);
+		buf[0] = tag(run, P[i].file, P[i].off);
+		for (int k = 0; k < 17; k++)
+			copy(P[i].at, buf, PG);
+		CHECK(madvise(P[i].at, PG, MADV_DONTNEED) == 0);
+		CHECK(msync(P[i].at, P[i].len, MS_SYNC) == 0);
+	}
+	CHECK(fsync(Fd[0]) == 0);
 	return 1;
 }
 

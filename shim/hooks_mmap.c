@@ -77,27 +77,36 @@ map_retire(struct shim_map *s)
 struct fork_advice {
 	uintptr_t lo, hi;
 	bool dontfork;
+	bool whole;	/* no memory to split: mark whole mappings */
 };
 
-/* fork_advice_one -- mark (or unmark, if wholly covered) one entry */
+/* fork_advice_one -- mark (or unmark) one entry the range covers */
 static int
 fork_advice_one(void *ctx, const struct registry_entry *e)
 {
 	const struct fork_advice *a = ctx;
 	struct shim_map *s = shim_map_of(e);
-	if (s && (a->dontfork || (a->lo <= e->start && e->end <= a->hi)))
+	if (s && ((a->lo <= e->start && e->end <= a->hi) ||
+			(a->dontfork && a->whole)))
 		atomic_store(&s->dontfork, a->dontfork);
 	return 0;
 }
+
+static bool split_range(uintptr_t lo, uintptr_t hi);
 
 /*
  * A range given MADV_DONTFORK is not in a fork's child, but the child's
  * copy of the registry still lists it: a file the child maps there later
  * would have its msync served as a cache flush instead of the kernel's
- * writeback, and lose data.  So the whole shim mapping is marked (the
- * part without the advice too: the child then leaves it to the kernel,
- * slower but safe), and the child drops marked entries.  MADV_DOFORK
- * unmarks only a mapping it covers entirely.
+ * writeback, and lose data.  So the shim mappings are split at the
+ * range's ends, the pieces inside it marked, and the child drops marked
+ * pieces.  The rest stays the child's to serve: on fsdax it is a
+ * MAP_SYNC mapping, whose msync the kernel would not flush.  (Without
+ * memory to split, whole mappings are marked: the child then leaves
+ * them to the kernel -- on emulated DAX slower but safe.)  MADV_DOFORK
+ * unmarks the pieces inside its range, split the same way.  Marked
+ * before the kernel call: a fork racing with it must not find an entry
+ * over a range its child does not have.
  */
 static _Atomic bool Any_dontfork;	/* a mark was ever set: the child
 					 * has something to drop */
@@ -105,12 +114,17 @@ static _Atomic bool Any_dontfork;	/* a mark was ever set: the child
 void
 shim_maps_fork_advice(uintptr_t lo, uintptr_t hi, bool dontfork)
 {
-	struct fork_advice a = { lo, hi, dontfork };
+	struct fork_advice a = { lo, hi, dontfork, false };
 	if (dontfork)
 		atomic_store(&Any_dontfork, true);
+	int saved = errno;
+	shim_in_hook = 1;
 	registry_lock();
+	a.whole = !split_range(lo, hi);
 	(void) shim_each_overlap(lo, hi, fork_advice_one, &a);
 	registry_unlock();
+	shim_in_hook = 0;
+	errno = saved;
 }
 
 /* drop_dontfork_one -- in a fork's child: out with a marked entry */
@@ -746,6 +760,24 @@ split_at(uintptr_t x, struct undo *u)
 	return 0;
 }
 
+/*
+ * split_range -- make lo and hi ends of registry entries where shim
+ * mappings cover them (registry lock held): false when there was no
+ * memory, with nothing changed.
+ */
+static bool
+split_range(uintptr_t lo, uintptr_t hi)
+{
+	struct undo u;
+	undo_begin(&u);
+	if (split_at(lo, &u) || split_at(hi, &u)) {
+		undo_apply(&u);
+		return false;
+	}
+	undo_commit(&u);
+	return true;
+}
+
 struct block_ctx {
 	unsigned set, clear;	/* SHIM_BLOCK_* */
 	bool dropped, restored;
@@ -798,16 +830,12 @@ protect(void *addr, size_t len, int prot, int pkey)
 	}
 	if (c.set)
 		leave(lo, hi);
-	struct undo u;
-	undo_begin(&u);
-	if (split_at(lo, &u) || split_at(hi, &u)) {
-		undo_apply(&u);
+	if (!split_range(lo, hi)) {
 		registry_unlock();
 		shim_in_hook = 0;
 		errno = ENOMEM;
 		return -1;
 	}
-	undo_commit(&u);
 	int ret = call_protect(addr, len, args);
 	int e = errno;
 	if (ret)

@@ -187,33 +187,6 @@ in_pieces(const char *x)
 	return 0;
 }
 
-/*
- * sync_unserved -- pages of MAP_SYNC mappings (smaps "sf") the shim does
- * not serve: their msync goes to the kernel, which never flushes them
- */
-static unsigned long
-sync_unserved(void)
-{
-	FILE *f = fopen("/proc/self/smaps", "r");
-	FATAL(f);
-	char line[512];
-	unsigned long lo = 0, hi = 0, bad = 0;
-	while (fgets(line, sizeof(line), f)) {
-		unsigned long a, b;
-		if (sscanf(line, "%lx-%lx ", &a, &b) == 2) {
-			lo = a;
-			hi = b;
-		} else if (!strncmp(line, "VmFlags:", 8) &&
-				strstr(line, " sf")) {
-			for (unsigned long x = lo; x < hi; x += PG)
-				if (!registered((void *)x))
-					bad++;
-		}
-	}
-	fclose(f);
-	return bad;
-}
-
 /* check -- after a run (faults off): registry, MAP_SYNC, data */
 static void
 check(int run, char *span, const char *what, long site, int sticky)

@@ -89,16 +89,32 @@ map_legacy_new(struct pmem2_map *map, void *addr, size_t len, int prot,
 	return 1;
 }
 
-int
-map_legacy_clone(struct pmem2_map *dst, const struct pmem2_map *src,
-		void *start, size_t len, void *shim_data)
+/* copy_as -- dst is src's view of [start, start + len), for shim_data */
+static void
+copy_as(struct pmem2_map *dst, const struct pmem2_map *src, void *start,
+		size_t len, void *shim_data)
 {
 	*dst = *src;
 	dst->shim_data = shim_data;
 	dst->addr = start;
 	dst->reserved_length = ALIGN_UP(len, Pagesize);
 	dst->content_length = len;
+}
+
+int
+map_legacy_clone(struct pmem2_map *dst, const struct pmem2_map *src,
+		void *start, size_t len, void *shim_data)
+{
+	copy_as(dst, src, start, len, shim_data);
 	return registry_insert((uintptr_t)start,
 			(uintptr_t)start + dst->reserved_length, dst,
 			REGISTRY_MAP, NULL);
+}
+
+int
+map_legacy_split(struct pmem2_map *dst, const struct pmem2_map *src,
+		uintptr_t lo, uintptr_t hi, uintptr_t end, void *shim_data)
+{
+	copy_as(dst, src, (void *)hi, end - hi, shim_data);
+	return registry_split(src, lo, hi, dst);
 }

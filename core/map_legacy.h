@@ -45,4 +45,13 @@ int map_legacy_new(struct pmem2_map *map, void *addr, size_t len, int prot,
 int map_legacy_clone(struct pmem2_map *dst, const struct pmem2_map *src,
 	void *start, size_t len, void *shim_data);
 
+/*
+ * map_legacy_split -- src's registered range [a, end) becomes [a, lo) for
+ * src and [hi, end) for dst, a new mapping object like map_legacy_clone's,
+ * in one registry step (registry_split: a concurrent msync of [hi, end)
+ * never finds it unregistered).  0 or -errno, nothing changed on error.
+ */
+int map_legacy_split(struct pmem2_map *dst, const struct pmem2_map *src,
+	uintptr_t lo, uintptr_t hi, uintptr_t end, void *shim_data);
+
 #endif /* PMEM2_MAP_LEGACY_H */

@@ -190,6 +190,7 @@ alloc_array(size_t n, int *err)
 	if (a) {
 		a->n = n;
 		a->next_retired = NULL;
+		*err = 0;
 	}
 	return a;
 }
@@ -296,6 +297,35 @@ registry_resize(const void *obj, uintptr_t start, uintptr_t end)
 		ret = insert_into(cur, i, &e, NULL, &next);
 		if (!ret)
 			publish(next);
+	}
+	pthread_mutex_unlock(&Lock);
+	return ret;
+}
+
+int
+registry_split(const void *obj, uintptr_t lo, uintptr_t hi, void *tail_obj)
+{
+	pthread_mutex_lock(&Lock);
+	struct reg_array *cur = atomic_load(&Current);
+	size_t i = find_obj(cur, obj);
+	int ret = -ENOENT;
+	if (i < cur->n) {
+		struct registry_entry e = cur->e[i];
+		ret = -EINVAL;
+		if (e.start < lo && lo <= hi && hi < e.end) {
+			struct reg_array *next = alloc_array(cur->n + 1, &ret);
+			if (next) {
+				memcpy(next->e, cur->e, i * sizeof(e));
+				next->e[i] = e;
+				next->e[i].end = lo;
+				next->e[i + 1] = e;
+				next->e[i + 1].start = hi;
+				next->e[i + 1].obj = tail_obj;
+				memcpy(next->e + i + 2, cur->e + i + 1,
+					(cur->n - i - 1) * sizeof(e));
+				publish(next);
+			}
+		}
 	}
 	pthread_mutex_unlock(&Lock);
 	return ret;

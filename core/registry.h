@@ -89,6 +89,15 @@ int registry_insert(uintptr_t start, uintptr_t end, void *obj,
  */
 int registry_reserve(size_t extra);
 
+/*
+ * registry_split -- obj's entry [a, b), with a < lo <= hi < b, becomes
+ * [a, lo) for obj and [hi, b) for tail_obj (same kind), in one step: a
+ * lock-free reader sees the old entry or both new ones, never a gap
+ * over [hi, b).  -ENOENT, -EINVAL, -ENOMEM; unchanged on error.
+ */
+int registry_split(const void *obj, uintptr_t lo, uintptr_t hi,
+	void *tail_obj);
+
 /* registry_remove -- drop obj's entry; -ENOENT if it has none. */
 int registry_remove(const void *obj);
 

@@ -218,25 +218,6 @@ same_file_as(struct shim_map *t, const struct shim_map *s)
 	t->present_only = s->present_only || s->tracked;
 }
 
-/*
- * piece -- t (fresh from map_alloc) becomes [at, at + len) of s, which was
- * just cut short before at: the same file, tracking and protection,
- * registered.  0, or -ENOMEM with t retired.  Registry lock held.
- */
-static int
-piece(struct shim_map *t, struct shim_map *s, uintptr_t at, size_t len)
-{
-	same_file_as(t, s);
-	t->tracked = s->tracked;
-	t->protected_end = s->protected_end;
-	if (map_legacy_clone(&t->m, &s->m, (void *)at, len, t)) {
-		map_retire(t);
-		return -ENOMEM;
-	}
-	atomic_fetch_add(&shim_nmaps, 1);
-	return 0;
-}
-
 /* ---- trimming with an undo log ------------------------------------ */
 
 /*
@@ -252,6 +233,35 @@ struct undo {
 	struct shim_map *removed, *added;
 };
 
+static void
+push(struct shim_map **list, struct shim_map *s)
+{
+	s->next_free = *list;
+	*list = s;
+}
+
+/*
+ * piece -- s's registered [a, end) becomes [a, lo) and t (fresh from
+ * map_alloc) [hi, end): the same file, tracking and protection, in one
+ * registry step.  0, or -ENOMEM with t retired and s unchanged.  Registry
+ * lock held, undo begun (t goes on its list).
+ */
+static int
+piece(struct shim_map *t, struct shim_map *s, uintptr_t lo, uintptr_t hi,
+		uintptr_t end, struct undo *u)
+{
+	same_file_as(t, s);
+	t->tracked = s->tracked;
+	t->protected_end = s->protected_end;
+	if (map_legacy_split(&t->m, &s->m, lo, hi, end, t)) {
+		map_retire(t);
+		return -ENOMEM;
+	}
+	atomic_fetch_add(&shim_nmaps, 1);
+	push(&u->added, t);
+	return 0;
+}
+
 /* undo_begin -- before the first change (registry lock held) */
 static void
 undo_begin(struct undo *u)
@@ -260,12 +270,6 @@ undo_begin(struct undo *u)
 	registry_pin();
 }
 
-static void
-push(struct shim_map **list, struct shim_map *s)
-{
-	s->next_free = *list;
-	*list = s;
-}
 
 /* undo_apply -- put the registry back as it was (registry lock held). */
 static void
@@ -353,16 +357,8 @@ trim_one(void *ctx, const struct registry_entry *e)
 		ret = registry_resize(&s->m, a, lo);
 	} else {
 		struct shim_map *t = map_alloc();
-		if (!t)
+		if (!t || piece(t, s, lo, hi, b, u))
 			return -ENOMEM;
-		ret = registry_resize(&s->m, a, lo);
-		if (ret) {
-			map_retire(t);
-			return -ENOMEM;
-		}
-		if (piece(t, s, hi, b - hi))
-			return -ENOMEM;
-		push(&u->added, t);
 	}
 	return ret ? -ENOMEM : 0;
 }
@@ -750,14 +746,7 @@ split_at(uintptr_t x, struct undo *u)
 	if (!t)
 		return -ENOMEM;
 	shim_alias_drop(s, false);
-	if (registry_resize(&s->m, e.start, x)) {
-		map_retire(t);
-		return -ENOMEM;
-	}
-	if (piece(t, s, x, e.end - x))
-		return -ENOMEM;
-	push(&u->added, t);
-	return 0;
+	return piece(t, s, x, x, e.end, u);
 }
 
 /*

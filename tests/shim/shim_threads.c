@@ -2,9 +2,13 @@
 /*
  * shim_threads.c -- many threads copying into and msyncing their own DAX
  * regions while others map, split and unmap DAX files and copy into plain
- * memory; every byte ends up in the files.
+ * memory; every byte ends up in the files.  Then: a mapping split again
+ * and again (munmap of a page in its middle) while another thread keeps
+ * looking its tail up -- the tail must be the shim's at every moment, or
+ * an msync there would go to the kernel (on fsdax: flushing nothing).
  */
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include "shim_test.h"
 
@@ -81,6 +85,49 @@ churner(void *arg)
 	return NULL;
 }
 
+static _Atomic int Race_on;
+
+/* poller -- looks the tail up, lock-free, as msync does; counts misses */
+static void *
+poller(void *arg)
+{
+	const char *tail = arg;
+	long misses = 0;
+	while (atomic_load_explicit(&Race_on, memory_order_relaxed))
+		if (Gran(tail) < 0)
+			misses++;
+	return (void *)misses;
+}
+
+/* split_race -- ROUNDS2 mappings, each split 31 times under a poller */
+static void
+split_race(int fd)
+{
+	enum { PAGES = 64, ROUNDS2 = 100 };
+	long misses = 0;
+	for (int r = 0; r < ROUNDS2; r++) {
+		char *m = mmap(NULL, PAGES * PG, PROT_READ | PROT_WRITE,
+				MAP_SHARED, fd, 0);
+		FATAL(m != MAP_FAILED && Gran(m) >= 0);
+		pthread_t t;
+		atomic_store(&Race_on, 1);
+		FATAL(pthread_create(&t, NULL, poller,
+			m + (PAGES - 1) * PG) == 0);
+		for (int k = 1; k < PAGES - 2; k += 2)
+			CHECK(munmap(m + k * PG, PG) == 0);
+		atomic_store(&Race_on, 0);
+		void *ret;
+		pthread_join(t, &ret);
+		misses += (long)ret;
+		CHECK(Gran(m + (PAGES - 1) * PG) >= 0);
+		munmap(m, PAGES * PG);
+	}
+	if (misses)
+		fprintf(stderr, "the tail was not the shim's in %ld lookups\n",
+			misses);
+	CHECK(misses == 0);
+}
+
 int
 main(void)
 {
@@ -111,6 +158,7 @@ main(void)
 		CHECK(back[off + 200] == (char)((id * 31 + r) & 0xff));
 	}
 	munmap(Shared, NT * 16 * PG);
+	split_race(Fd);
 	close(Fd);
 	unlink(path);
 	free(back);

@@ -270,7 +270,6 @@ undo_begin(struct undo *u)
 	registry_pin();
 }
 
-
 /* undo_apply -- put the registry back as it was (registry lock held). */
 static void
 undo_apply(struct undo *u)

@@ -9,11 +9,20 @@
 #     loads the installed library (RUNPATH from the .pc) and works on a
 #     tmpfs file with PMEM2_FORCE_GRANULARITY=CACHE_LINE;
 #   - the installed tools find the installed libraries; man pages render.
-#   install_deb.sh BUILD_DIR LIBDIR INCLUDEDIR   (LIBDIR etc. under /usr)
+#   install_deb.sh BUILD_DIR LIBDIR INCLUDEDIR [standard]
+# (LIBDIR etc. under /usr).  "standard": a tree configured with
+# -DPMEMSHIM_PRIVATE_DIR=OFF, which replaces PMDK's library in the
+# standard directories: the package must declare Conflicts and Replaces
+# on Debian's libpmem2 and libpmem2-dev and Provide libpmem2 (= 1.12.1),
+# and its libpmem2.pc adds no RUNPATH (the loader's own path is where the
+# library goes), so the example runs from the scratch root with
+# LD_LIBRARY_PATH.
 set -u
 BUILD=${1:?build dir}
 LIBDIR=/usr/${2:?libdir}
 INCDIR=/usr/${3:?includedir}
+STANDARD=0
+[ "${4:-}" = standard ] && STANDARD=1
 W=$(mktemp -d /dev/shm/pmemshim-install.XXXXXX)
 trap 'rm -rf "$W"' EXIT
 fails=0
@@ -32,6 +41,19 @@ field Version | grep -qE '^[0-9]+\.[0-9]+\.[0-9]+$' || fail "Version: $(field Ve
 field Depends | grep -q libc6 || fail "Depends: $(field Depends)"
 [ "$(field Architecture)" = "$(dpkg --print-architecture)" ] ||
 	fail "Architecture: $(field Architecture)"
+
+if [ $STANDARD = 1 ]; then
+	[ "$(field Conflicts)" = "libpmem2, libpmem2-dev" ] ||
+		fail "Conflicts: '$(field Conflicts)'"
+	[ "$(field Replaces)" = "libpmem2, libpmem2-dev" ] ||
+		fail "Replaces: '$(field Replaces)'"
+	[ "$(field Provides)" = "libpmem2 (= 1.12.1)" ] ||
+		fail "Provides: '$(field Provides)'"
+else
+	for f in Conflicts Replaces Provides; do
+		[ -z "$(field $f)" ] || fail "$f in the private layout: $(field $f)"
+	done
+fi
 
 R=$W/root
 dpkg -x "$deb" "$R" || { echo "FAIL: dpkg -x"; exit 1; }
@@ -90,6 +112,11 @@ hdr=$(cc -M $(pkg-config --cflags libpmem2) "$ex" | tr ' ' '\n' |
 	grep '/libpmem2\.h$')
 [ "$(readlink -f "$hdr")" = "$(readlink -f "$R$INCDIR/libpmem2.h")" ] ||
 	fail "basic.c used the header '$hdr'"
+if [ $STANDARD = 1 ]; then
+	readelf -d "$W/basic" | grep -q 'R.*PATH' &&
+		fail "basic has a RUNPATH in the standard layout"
+	export LD_LIBRARY_PATH="$L"
+fi
 want=$(readlink -f "$L/libpmem2.so.1")
 got=$(ldd "$W/basic" | awk '$1 == "libpmem2.so.1" { print $3 }')
 [ -n "$got" ] && [ "$(readlink -f "$got")" = "$want" ] ||
@@ -102,7 +129,7 @@ init=$(sed -n 's/.*calling init: \(.*libpmem2\.so\.1\)$/\1/p' "$W/ld.log")
 	fail "the installed library was not the one initialised ('$init')"
 [ "$(head -c 24 "$W/file")" = "hello, persistent memory" ] ||
 	fail "file does not hold the example's string"
-unset PKG_CONFIG_PATH PKG_CONFIG_LIBDIR
+unset PKG_CONFIG_PATH PKG_CONFIG_LIBDIR LD_LIBRARY_PATH
 
 # the installed tools find the installed libraries
 "$R/usr/bin/pmem2-info" --help >/dev/null || fail "pmem2-info --help"

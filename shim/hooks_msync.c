@@ -717,7 +717,9 @@ madvise(void *addr, size_t len, int advice)
 		return (int)syscall(SYS_madvise, addr, len, advice);
 	switch (advice) {
 	case MADV_DONTFORK:
-		shim_maps_fork_advice(ALIGN_DOWN(lo, Pagesize), hi, true);
+		/* unaligned: the kernel refuses it (EINVAL) */
+		if (IS_ALIGNED(lo, Pagesize))
+			shim_maps_fork_advice(lo, hi, true);
 		break;
 	case MADV_DOFORK: {
 		int r = (int)syscall(SYS_madvise, addr, len, advice);

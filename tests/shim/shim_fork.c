@@ -58,6 +58,18 @@ main(void)
 	 * mapping, whose stores the kernel's msync would never flush; it
 	 * used to drop the whole mapping).  The parent keeps it all.
 	 */
+	/* an unaligned MADV_DONTFORK is refused by the kernel: it marks
+	 * nothing, the child keeps the whole mapping */
+	errno = 0;
+	CHECK(madvise(d + 1, 4096, MADV_DONTFORK) == -1 && errno == EINVAL);
+	pid_t kid = fork();
+	FATAL(kid >= 0);
+	if (kid == 0)
+		_exit(Gran(d) >= 0 && Gran(d + 4096) >= 0 ? 0 : 1);
+	int kst;
+	FATAL(waitpid(kid, &kst, 0) == kid);
+	CHECK(WIFEXITED(kst) && WEXITSTATUS(kst) == 0);
+
 	char rpath[512];
 	int rfd = make_file(plain_dir(), "fork-regular", len, 'r', rpath);
 	CHECK(madvise(d + 4096, 4096, MADV_DONTFORK) == 0);

@@ -416,6 +416,24 @@ registry_atfork_child(void)
 	Lock = fresh;
 }
 
+size_t
+registry_child_drop(bool (*drop)(const struct registry_entry *e))
+{
+	struct reg_array *a = atomic_load(&Current);
+	size_t j = 0;
+	for (size_t i = 0; i < a->n; i++)
+		if (!drop(&a->e[i]))
+			a->e[j++] = a->e[i];
+	size_t dropped = a->n - j;
+	if (dropped) {
+		a->n = j;
+		atomic_store(&registry_bounds.lo, j ? a->e[0].start :
+			UINTPTR_MAX);
+		atomic_store(&registry_bounds.hi, j ? a->e[j - 1].end : 0);
+	}
+	return dropped;
+}
+
 __attribute__((constructor)) static void
 registry_ctor(void)
 {

@@ -152,4 +152,12 @@ bool registry_trylock(void);
  */
 void registry_atfork_child(void);
 
+/*
+ * registry_child_drop -- in a fork's child, after registry_atfork_child:
+ * out with every entry drop() says so (it may free the entry's object),
+ * edited in place -- the child has one thread and no reader, so nothing
+ * is allocated and nothing can fail.  Returns how many went.
+ */
+size_t registry_child_drop(bool (*drop)(const struct registry_entry *e));
+
 #endif /* PMEM2_REGISTRY_H */

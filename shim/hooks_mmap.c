@@ -127,18 +127,17 @@ shim_maps_fork_advice(uintptr_t lo, uintptr_t hi, bool dontfork)
 	errno = saved;
 }
 
-/* drop_dontfork_one -- in a fork's child: out with a marked entry */
-static int
-drop_dontfork_one(void *ctx, const struct registry_entry *e)
+/* drop_dontfork -- in a fork's child: a marked entry goes */
+static bool
+drop_dontfork(const struct registry_entry *e)
 {
-	(void) ctx;
 	struct shim_map *s = shim_map_of(e);
-	if (s && atomic_load(&s->dontfork) && registry_remove(&s->m) == 0) {
-		shim_alias_drop(s, false);
-		atomic_fetch_sub(&shim_nmaps, 1);
-		map_retire(s);
-	}
-	return 0;
+	if (!s || !atomic_load(&s->dontfork))
+		return false;
+	shim_alias_drop(s, false);
+	atomic_fetch_sub(&shim_nmaps, 1);
+	map_retire(s);
+	return true;
 }
 
 void
@@ -153,8 +152,7 @@ shim_maps_atfork(int phase)
 		 * have run yet.  Without any MADV_DONTFORK a fork walks
 		 * nothing. */
 		registry_atfork_child();
-		(void) shim_each_overlap(0, UINTPTR_MAX, drop_dontfork_one,
-				NULL);
+		(void) registry_child_drop(drop_dontfork);
 	}
 }
 

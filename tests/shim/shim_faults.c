@@ -19,9 +19,11 @@
  *  - every byte stored and msynced reads back from the file;
  *  - a run without faults is served in full again.
  *
- * Last, a DAX mapping the shim cannot register at all (a pmem2 VM
+ * Then a DAX mapping the shim cannot register at all (a pmem2 VM
  * reservation, made through the pmem2 API the shim exports, owns the
  * range): it must not stay MAP_SYNC, and its msync (the kernel's) works.
+ * Last, a fork with every allocation failing: the child still drops
+ * the page MADV_DONTFORK took from it.
  */
 #include "shim_test.h"
 
@@ -311,6 +313,27 @@ main(void)
 		CHECK(pread(Fd[0], &c, 1, 5) == 1 && c == 'R');
 	}
 	CHECK(rsv_delete(&rsv) == 0);
+
+	/*
+	 * a fork's child drops what MADV_DONTFORK took from it even with no
+	 * memory at all: a stale entry there would serve a later mapping's
+	 * msync as a cache flush
+	 */
+	char *f = mmap(NULL, 4 * PG, PROT_READ | PROT_WRITE, MAP_SHARED,
+			Fd[0], 0);
+	FATAL(f != MAP_FAILED);
+	CHECK(madvise(f + PG, PG, MADV_DONTFORK) == 0);
+	Fault(K_ALLOC, 0, 1);
+	pid_t kid = fork();
+	if (kid == 0)
+		_exit(!registered(f + PG) && registered(f) &&
+			registered(f + 2 * PG) ? 0 : 1);
+	Fault(K_ALLOC, -1, 0);
+	FATAL(kid > 0);
+	int st;
+	FATAL(waitpid(kid, &st, 0) == kid);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	CHECK(munmap(f, 4 * PG) == 0);
 	CHECK(sites > 0);
 	for (int f = 0; f < NFILE; f++) {
 		close(Fd[f]);

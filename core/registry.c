@@ -147,23 +147,27 @@ retire(struct reg_array *old)
  * publish -- make next the current array (Lock held), update the bounds and
  * free what no reader can hold any more.
  */
+/* set_bounds -- registry_bounds for the entries of a (empty: none) */
+static void
+set_bounds(const struct reg_array *a)
+{
+	atomic_store(&registry_bounds.lo, a->n ? a->e[0].start : UINTPTR_MAX);
+	atomic_store(&registry_bounds.hi, a->n ? a->e[a->n - 1].end : 0);
+}
+
 static void
 publish(struct reg_array *next)
 {
 	struct reg_array *old = atomic_load(&Current);
-	if (next->n) {
-		/* bounds before the array: a reader that passes the new
-		 * bounds but still sees the old array only misses an entry
-		 * whose mapping has not been handed out yet (insert) or is
-		 * being taken away (remove) */
-		atomic_store(&registry_bounds.lo, next->e[0].start);
-		atomic_store(&registry_bounds.hi, next->e[next->n - 1].end);
-	}
+	/* bounds before the array: a reader that passes the new bounds but
+	 * still sees the old array only misses an entry whose mapping has
+	 * not been handed out yet (insert) or is being taken away (remove);
+	 * an empty registry's bounds after it */
+	if (next->n)
+		set_bounds(next);
 	atomic_store(&Current, next);
-	if (!next->n) {
-		atomic_store(&registry_bounds.lo, UINTPTR_MAX);
-		atomic_store(&registry_bounds.hi, 0);
-	}
+	if (!next->n)
+		set_bounds(next);
 	if (old != &Empty && old != Pinned)
 		retire(old);
 	if (atomic_load(&Readers) == 0) {
@@ -175,18 +179,26 @@ publish(struct reg_array *next)
 	}
 }
 
+/* new_array -- room for cap entries, or NULL with *err = -ENOMEM */
+static struct reg_array *
+new_array(size_t cap, int *err)
+{
+	struct reg_array *a = pmem2_malloc(sizeof(*a) +
+			cap * sizeof(a->e[0]), err);
+	if (a)
+		a->cap = cap;
+	return a;
+}
+
 /* alloc_array -- an array for n entries: the spare when it fits */
 static struct reg_array *
 alloc_array(size_t n, int *err)
 {
 	struct reg_array *a = Spare;
-	if (a && a->cap >= n) {
+	if (a && a->cap >= n)
 		Spare = NULL;
-	} else {
-		a = pmem2_malloc(sizeof(*a) + n * sizeof(a->e[0]), err);
-		if (a)
-			a->cap = n;
-	}
+	else
+		a = new_array(n, err);
 	if (a) {
 		a->n = n;
 		a->next_retired = NULL;
@@ -202,11 +214,9 @@ registry_reserve(size_t extra)
 	size_t n = atomic_load(&Current)->n + extra;
 	int ret = 0;
 	if (!Spare || Spare->cap < n) {
-		struct reg_array *a = pmem2_malloc(sizeof(*a) +
-				n * sizeof(a->e[0]), &ret);
+		struct reg_array *a = new_array(n, &ret);
 		if (a) {
 			free(Spare);
-			a->cap = n;
 			Spare = a;
 		}
 	}
@@ -427,9 +437,7 @@ registry_child_drop(bool (*drop)(const struct registry_entry *e))
 	size_t dropped = a->n - j;
 	if (dropped) {
 		a->n = j;
-		atomic_store(&registry_bounds.lo, j ? a->e[0].start :
-			UINTPTR_MAX);
-		atomic_store(&registry_bounds.hi, j ? a->e[j - 1].end : 0);
+		set_bounds(a);
 	}
 	return dropped;
 }

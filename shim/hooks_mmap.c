@@ -690,27 +690,6 @@ call_protect(void *addr, size_t len, const int *args)
 }
 
 /*
- * protect -- mprotect and pkey_mprotect.  The shim flushes a mapping's
- * pages with CLWB from user space, and CLWB needs the access a load
- * needs: on a page the program made inaccessible it raises SIGSEGV where
- * the kernel's msync would succeed.  On x86 that is a page with neither
- * read nor write access (a writable page is readable), or with a
- * protection key other than the default, since its rights change with
- * WRPKRU, without a system call the shim could see.  Such a range is
- * flushed first (what was stored so far) and its pieces are marked
- * blocked (shim.h): its msync goes to the kernel and copies into it to
- * libc.  The pieces stay in the registry, so that giving access back
- * serves them again: on fsdax the kernel's msync would not flush a store
- * to them, since a MAP_SYNC mapping's write faults leave the page clean
- * (hooks_msync.c).  The marks change after the kernel call, under the
- * registry lock (which every flush of another mapping takes; a flush of
- * the same range racing with the call is the program's own race, as a
- * load there would be).  If the call fails, access is taken away anyway
- * unless the kernel refused it as a whole (EINVAL): other failures can
- * come after some of the range was already changed; access is given back
- * only on success.
- */
-/*
  * ban_alias_one -- no more mover alias for one entry (alias.c); *ctx set
  * if it is a blocked piece
  */
@@ -785,6 +764,27 @@ mark_one(void *ctx, const struct registry_entry *e)
 	return 0;
 }
 
+/*
+ * protect -- mprotect and pkey_mprotect.  The shim flushes a mapping's
+ * pages with CLWB from user space, and CLWB needs the access a load
+ * needs: on a page the program made inaccessible it raises SIGSEGV where
+ * the kernel's msync would succeed.  On x86 that is a page with neither
+ * read nor write access (a writable page is readable), or with a
+ * protection key other than the default, since its rights change with
+ * WRPKRU, without a system call the shim could see.  Such a range is
+ * flushed first (what was stored so far) and its pieces are marked
+ * blocked (shim.h): its msync goes to the kernel and copies into it to
+ * libc.  The pieces stay in the registry, so that giving access back
+ * serves them again: on fsdax the kernel's msync would not flush a store
+ * to them, since a MAP_SYNC mapping's write faults leave the page clean
+ * (hooks_msync.c).  The marks change after the kernel call, under the
+ * registry lock (which every flush of another mapping takes; a flush of
+ * the same range racing with the call is the program's own race, as a
+ * load there would be).  If the call fails, access is taken away anyway
+ * unless the kernel refused it as a whole (EINVAL): other failures can
+ * come after some of the range was already changed; access is given back
+ * only on success.
+ */
 static int
 protect(void *addr, size_t len, int prot, int pkey)
 {

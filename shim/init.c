@@ -329,6 +329,35 @@ shim_init(void)
 }
 
 /*
+ * end_of_image -- the process ends with no munmap: flush every shim
+ * mapping (the kernel's exit unmaps them with no flush, and its writeback
+ * never flushes what the shim's mappings dirtied: hooks_msync.c), then
+ * report; tear nothing down: other destructors and atexit handlers still
+ * copy and unmap through our hooks after this.
+ */
+static void
+end_of_image(const char *why)
+{
+	shim_flush_at_end(ST_EXIT_FLUSH, why);
+	if (shim_cfg.stats)
+		shim_stats_report();
+}
+
+/*
+ * at_quick_exit_end -- quick_exit runs its handlers, then libc's internal
+ * _exit, which our _exit hook never sees, and no destructor.  Ours was
+ * registered by the constructor, so it runs after every handler the
+ * program registers from main on (they run last registered first) and
+ * flushes their stores too; a handler registered by a library's
+ * constructor, before ours, runs after it (shim/README.md).
+ */
+static void
+at_quick_exit_end(void)
+{
+	end_of_image("quick_exit");
+}
+
+/*
  * shim_ctor -- runs after the constructors of the program's own libraries
  * (a preloaded object comes first in the search list, so it is initialised
  * last): every hook must work before this point, with defaults.
@@ -339,21 +368,14 @@ shim_ctor(void)
 	shim_init();
 	shim_resolve_real();
 	shim_stats_init();
+	if (at_quick_exit(at_quick_exit_end) != 0)
+		shim_log(1, "at_quick_exit failed: quick_exit will not flush");
 }
 
-/*
- * shim_dtor -- flush every shim mapping (the kernel's exit unmaps them
- * with no flush, and its writeback never flushes what the shim's
- * mappings dirtied: hooks_msync.c), then report; tear nothing down:
- * other destructors and atexit handlers still copy and unmap through our
- * hooks after this.
- */
 __attribute__((destructor)) static void
 shim_dtor(void)
 {
-	shim_flush_at_end(ST_EXIT_FLUSH, "exit");
-	if (shim_cfg.stats)
-		shim_stats_report();
+	end_of_image("exit");
 }
 
 void *

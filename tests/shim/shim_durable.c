@@ -4,11 +4,11 @@
  * are flushed whenever the kernel, without the shim, would still have
  * written them back: before munmap, mmap(MAP_FIXED), a shrinking mremap
  * or mprotect(PROT_NONE) takes them out of the shim's hands, at sync,
- * syncfs and sync_file_range, at exec, exit and _exit (not in a vfork
- * child: its parent keeps the mappings).  The kernel never flushes them
- * itself (tmpfs: no CPU-cache flush at all; fsdax: MAP_SYNC faults leave
- * the page clean), so a program that unmaps (or exits) and then fsyncs,
- * or calls sync(1), would lose them without these flushes.
+ * syncfs and sync_file_range, at exec, exit, quick_exit and _exit (not
+ * in a vfork child: its parent keeps the mappings).  The kernel never
+ * flushes them itself (tmpfs: no CPU-cache flush at all; fsdax: MAP_SYNC
+ * faults leave the page clean), so a program that unmaps (or exits) and
+ * then fsyncs, or calls sync(1), would lose them without these flushes.
  *
  * Seen through the shim's counters: msync_bytes_flushed must grow by the
  * pages written (tracked), the pages in the file range (untracked emulated
@@ -61,6 +61,29 @@ exit_child(const char *dax)
 	char *p = map(fd, 8 * PG);
 	p[0] = p[2 * PG] = p[7 * PG + 5] = 'X';
 	exit(0);
+}
+
+/*
+ * quick_exit_child -- stores to 2 of 8 pages, registers a handler that
+ * stores to a third, then quick_exit(): no munmap, no destructor, and
+ * libc's own _exit, which the shim's _exit hook never sees
+ */
+static char *Quick_p;
+
+static void
+quick_store(void)
+{
+	Quick_p[5 * PG + 7] = 'H';
+}
+
+static int
+quick_exit_child(const char *dax)
+{
+	int fd = make_file(dax, "quick", 8 * PG, 'q', NULL);
+	Quick_p = map(fd, 8 * PG);
+	Quick_p[0] = Quick_p[2 * PG] = 'Q';
+	FATAL(at_quick_exit(quick_store) == 0);
+	quick_exit(0);
 }
 
 /*
@@ -152,6 +175,8 @@ main(int argc, char **argv)
 	const char *dax = shim_test_init();
 	if (argc > 1 && strcmp(argv[1], "exit-child") == 0)
 		return exit_child(dax);
+	if (argc > 1 && strcmp(argv[1], "quick-exit-child") == 0)
+		return quick_exit_child(dax);
 	if (argc > 1 && strcmp(argv[1], "fork-child") == 0)
 		return fork_child(dax, false);
 	if (argc > 1 && strcmp(argv[1], "fork-child-exit") == 0)
@@ -318,6 +343,12 @@ main(int argc, char **argv)
 	snprintf(stats, sizeof(stats), "%s/exit.stats", dax);
 	CHECK(run_with_stats(argv[0], "exit-child", stats) == 0);
 	long b = stat_of(stats, 0, "msync_bytes_flushed");
+	CHECK(stat_of(stats, 0, "exit_flushes") == 1);
+	CHECK(b >= 0 && ok((unsigned long)b, 3, 8));
+	/* quick_exit: the flush and the report come after the program's
+	 * handlers, whose store is flushed too */
+	CHECK(run_with_stats(argv[0], "quick-exit-child", stats) == 0);
+	b = stat_of(stats, 0, "msync_bytes_flushed");
 	CHECK(stat_of(stats, 0, "exit_flushes") == 1);
 	CHECK(b >= 0 && ok((unsigned long)b, 3, 8));
 	/* and a fork's child: its report comes first, its parent's after */

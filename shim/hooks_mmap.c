@@ -32,6 +32,7 @@
 #endif
 
 _Atomic long shim_nmaps;
+_Atomic bool shim_pkeys_used;
 
 static struct shim_map *Free_maps;	/* guarded by Alloc_lock */
 static pthread_mutex_t Alloc_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -759,6 +760,9 @@ mark_one(void *ctx, const struct registry_entry *e)
 	unsigned old = atomic_load(&s->blocked);
 	unsigned now = (old | c->set) & ~c->clear;
 	atomic_store(&s->blocked, (unsigned char)now);
+	/* counted: msync leaving the shim, or coming back */
+	old &= SHIM_BLOCK_PROT;
+	now &= SHIM_BLOCK_PROT;
 	c->dropped |= !old && now;
 	c->restored |= old && !now;
 	return 0;
@@ -769,21 +773,22 @@ mark_one(void *ctx, const struct registry_entry *e)
  * pages with CLWB from user space, and CLWB needs the access a load
  * needs: on a page the program made inaccessible it raises SIGSEGV where
  * the kernel's msync would succeed.  On x86 that is a page with neither
- * read nor write access (a writable page is readable), or with a
- * protection key other than the default, since its rights change with
- * WRPKRU, without a system call the shim could see.  Such a range is
+ * read nor write access (a writable page is readable).  Such a range is
  * flushed first (what was stored so far) and its pieces are marked
  * blocked (shim.h): its msync goes to the kernel and copies into it to
  * libc.  The pieces stay in the registry, so that giving access back
  * serves them again: on fsdax the kernel's msync would not flush a store
  * to them, since a MAP_SYNC mapping's write faults leave the page clean
- * (hooks_msync.c).  The marks change after the kernel call, under the
- * registry lock (which every flush of another mapping takes; a flush of
- * the same range racing with the call is the program's own race, as a
- * load there would be).  If the call fails, access is taken away anyway
- * unless the kernel refused it as a whole (EINVAL): other failures can
- * come after some of the range was already changed; access is given back
- * only on success.
+ * (hooks_msync.c).  A protection key other than the default marks the
+ * pieces too, but only copies leave the shim (the mover's alias has the
+ * default key): flushes open PKRU for themselves (shim_pkru_open), since
+ * the key's rights change with WRPKRU, without a system call.  The marks
+ * change after the kernel call, under the registry lock (which every
+ * flush of another mapping takes; a flush of the same range racing with
+ * the call is the program's own race, as a load there would be).  If the
+ * call fails, access is taken away anyway unless the kernel refused it as
+ * a whole (EINVAL): other failures can come after some of the range was
+ * already changed; access is given back only on success.
  */
 static int
 protect(void *addr, size_t len, int prot, int pkey)
@@ -814,7 +819,7 @@ protect(void *addr, size_t len, int prot, int pkey)
 		errno = saved;
 		return call_protect(addr, len, args);
 	}
-	if (c.set)
+	if (c.set & SHIM_BLOCK_PROT)
 		leave(lo, hi);
 	if (!split_range(lo, hi)) {
 		registry_unlock();
@@ -826,6 +831,10 @@ protect(void *addr, size_t len, int prot, int pkey)
 	int e = errno;
 	if (ret)
 		c.clear = 0;
+	/* a key set: PKRU exists (RDPKRU would raise SIGILL otherwise) */
+	if (!ret && (c.set & SHIM_BLOCK_PKEY))
+		atomic_store_explicit(&shim_pkeys_used, true,
+				memory_order_release);
 	if (!ret || e != EINVAL)
 		(void) shim_each_overlap(lo, hi, mark_one, &c);
 	registry_unlock();
@@ -860,7 +869,8 @@ pmemshim_mapping_granularity(const void *addr)
 {
 	struct registry_entry e;
 	struct shim_map *s;
-	if (!registry_lookup(addr, &e) || !shim_served(s = shim_map_of(&e)))
+	if (!registry_lookup(addr, &e) ||
+			!shim_flushable(s = shim_map_of(&e)))
 		return -1;
 	return (int)s->m.effective_granularity;
 }

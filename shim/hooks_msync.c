@@ -259,7 +259,7 @@ static void
 file_part(void *ctx, struct shim_map *s, uintptr_t start, uintptr_t end)
 {
 	struct file_ctx *c = ctx;
-	if (!shim_served(s) || s == c->except ||
+	if (!shim_flushable(s) || s == c->except ||
 			(!c->any_dev && s->dev != c->dev) ||
 			(!c->any_ino && s->ino != c->ino))
 		return;
@@ -314,8 +314,10 @@ flush_files(struct file_ctx *c, bool drain)
 	 * entry is visited, however many the process has.
 	 */
 	registry_lock();
+	uint32_t pkru = shim_pkru_open();
 	walk(0, UINTPTR_MAX, file_part, c);
 	flush_run(c);
+	shim_pkru_close(pkru);
 	if (drain && c->last)
 		c->last->m.drain_fn();
 	registry_unlock();
@@ -399,7 +401,7 @@ static void
 msync_part(void *ctx, struct shim_map *s, uintptr_t a, uintptr_t b)
 {
 	struct msync_ctx *c = ctx;
-	if (shim_served(s) &&
+	if (shim_flushable(s) &&
 			s->m.effective_granularity != PMEM2_GRANULARITY_PAGE) {
 		if (serve(s, a, b, c->flags))
 			c->err = errno;
@@ -422,7 +424,9 @@ shim_msync(void *addr, size_t len, int flags)
 {
 	uintptr_t lo = (uintptr_t)addr;
 	struct msync_ctx c = { .flags = flags };
+	uint32_t pkru = shim_pkru_open();
 	walk(lo, lo + ALIGN_UP(len, Pagesize), msync_part, &c);
+	shim_pkru_close(pkru);
 	/* MS_ASYNC: the flush is started, the drain is not waited for */
 	if (c.last && (flags & MS_SYNC))
 		c.last->m.drain_fn();
@@ -647,8 +651,9 @@ PUBLIC int posix_fallocate64(int fd, off_t off, off_t len)
  * mremap cuts off or replaces, mprotect that blocks it (hooks_mmap.c;
  * giving access back serves it again), and every mapping at exec and
  * _exit (hooks_exec.c) and at exit (init.c; shim_flush_at_end).  A
- * blocked piece (shim_served) is skipped by every flush: a CLWB there
- * would fault.  Not covered: a fatal signal (shim/README.md).
+ * piece without read access (shim_flushable) is skipped by every flush:
+ * a CLWB there would fault; one with a protection key is flushed with
+ * PKRU opened (shim.h).  Not covered: a fatal signal (shim/README.md).
  *
  * madvise(DONTNEED, PAGEOUT) keeps the mapping but drops page-table
  * entries: a later flush misses those pages where "resident" means
@@ -668,7 +673,7 @@ static void
 gone_part(void *ctx, struct shim_map *s, uintptr_t a, uintptr_t b)
 {
 	struct gone_ctx *c = ctx;
-	if (!shim_served(s) ||
+	if (!shim_flushable(s) ||
 			s->m.effective_granularity == PMEM2_GRANULARITY_PAGE ||
 			(!c->leaving && s->cls != SHIM_REAL_DAX &&
 			!atomic_load_explicit(&s->tracked,
@@ -686,7 +691,9 @@ bool
 shim_flush_gone(uintptr_t lo, uintptr_t hi, bool leaving)
 {
 	struct gone_ctx c = { .leaving = leaving };
+	uint32_t pkru = shim_pkru_open();
 	walk(lo, hi, gone_part, &c);
+	shim_pkru_close(pkru);
 	if (c.last)
 		c.last->m.drain_fn();
 	shim_count(ST_MSYNC_BYTES, c.flushed);

@@ -145,21 +145,71 @@ struct registry_entry;
 struct shim_map *shim_map_of(const struct registry_entry *e);
 
 /*
- * Why a piece of a shim mapping cannot be flushed from user space: the
- * program took read access away (mprotect), or gave it a protection key
- * other than the default (pkey_mprotect).  Such a piece stays in the
- * registry, so that it is served again when access comes back, but its
- * msync goes to the kernel, copies into it to libc, and no flush
- * touches it (a CLWB there would fault).
+ * Why a piece of a shim mapping is not served as a whole: the program
+ * took read access away (mprotect), or gave it a protection key other
+ * than the default (pkey_mprotect).  Such a piece stays in the registry,
+ * and copies into it go to libc (the mover's alias would bypass the
+ * key).  A PROT piece is never flushed (a CLWB there would fault): its
+ * msync goes to the kernel, and it is served again when access comes
+ * back.  A PKEY piece is flushed as ever, with this thread's PKRU opened
+ * for reads for the duration (shim_pkru_open): its rights can change
+ * with WRPKRU at any time, without a system call the shim could see, and
+ * on fsdax the kernel's msync would not flush it (hooks_msync.c).
  */
 #define SHIM_BLOCK_PROT 1
 #define SHIM_BLOCK_PKEY 2
 
-/* shim_served -- s can be flushed from user space (s may be NULL) */
+/* shim_served -- s is served whole: flushed and copied into by the
+ * shim (s may be NULL) */
 static inline bool
 shim_served(const struct shim_map *s)
 {
 	return s && !atomic_load_explicit(&s->blocked, memory_order_relaxed);
+}
+
+/* shim_flushable -- s's msync, fsync and flushes are the shim's (s may
+ * be NULL) */
+static inline bool
+shim_flushable(const struct shim_map *s)
+{
+	return s && !(atomic_load_explicit(&s->blocked, memory_order_relaxed) &
+			SHIM_BLOCK_PROT);
+}
+
+/*
+ * shim_pkru_open / shim_pkru_close -- around a flush that may meet a
+ * PKEY piece: clear this thread's access-disable bits in PKRU (CLWB is
+ * checked as a load), and put the program's value back.  Nothing is
+ * done until a pkey_mprotect with a key other than the default has
+ * succeeded (shim_pkeys_used): only then is PKRU known to exist.  PKRU
+ * is per thread, and a signal handler starts with the kernel's default
+ * and returns to the value it interrupted.
+ */
+extern _Atomic bool shim_pkeys_used;
+
+static inline uint32_t
+shim_pkru_open(void)
+{
+	if (!atomic_load_explicit(&shim_pkeys_used, memory_order_acquire))
+		return 0;
+	uint32_t old, open;
+	__asm__ volatile("rdpkru" : "=a"(old) : "c"(0) : "rdx");
+	open = old & ~0x55555555u;	/* AD, bit 2k of key k */
+	if (open != old)
+		__asm__ volatile("wrpkru" : : "a"(open), "c"(0), "d"(0) :
+				"memory");
+	return old ^ open;	/* the bits cleared: 0 if none */
+}
+
+static inline void
+shim_pkru_close(uint32_t cleared)
+{
+	if (!cleared)
+		return;
+	uint32_t now;
+	__asm__ volatile("rdpkru" : "=a"(now) : "c"(0) : "rdx");
+	__asm__ volatile("wrpkru" : : "a"(now | cleared), "c"(0), "d"(0) :
+			"memory");
 }
 
 /*

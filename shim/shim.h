@@ -111,8 +111,8 @@ struct shim_map {
 				 * their range written (dirty.c) */
 	_Atomic bool dontfork;	/* MADV_DONTFORK touched it: a fork's child
 				 * does not have it (hooks_mmap.c) */
-	_Atomic unsigned char blocked;	/* SHIM_BLOCK_*: why it cannot be
-					 * flushed now (hooks_mmap.c) */
+	_Atomic unsigned char blocked;	/* SHIM_BLOCK_*: why it is not
+					 * served whole (hooks_mmap.c) */
 	/* the mover's view of [alias_lo, alias_hi), 0 if none (alias.c) */
 	_Atomic uintptr_t alias;
 	uintptr_t alias_lo, alias_hi;

@@ -314,7 +314,7 @@ flush_files(struct file_ctx *c, bool drain)
 	 * entry is visited, however many the process has.
 	 */
 	registry_lock();
-	uint32_t pkru = shim_pkru_open();
+	uint64_t pkru = shim_pkru_open();
 	walk(0, UINTPTR_MAX, file_part, c);
 	flush_run(c);
 	shim_pkru_close(pkru);
@@ -424,7 +424,7 @@ shim_msync(void *addr, size_t len, int flags)
 {
 	uintptr_t lo = (uintptr_t)addr;
 	struct msync_ctx c = { .flags = flags };
-	uint32_t pkru = shim_pkru_open();
+	uint64_t pkru = shim_pkru_open();
 	walk(lo, lo + ALIGN_UP(len, Pagesize), msync_part, &c);
 	shim_pkru_close(pkru);
 	/* MS_ASYNC: the flush is started, the drain is not waited for */
@@ -691,7 +691,7 @@ bool
 shim_flush_gone(uintptr_t lo, uintptr_t hi, bool leaving)
 {
 	struct gone_ctx c = { .leaving = leaving };
-	uint32_t pkru = shim_pkru_open();
+	uint64_t pkru = shim_pkru_open();
 	walk(lo, hi, gone_part, &c);
 	shim_pkru_close(pkru);
 	if (c.last)

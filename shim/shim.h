@@ -183,33 +183,43 @@ shim_flushable(const struct shim_map *s)
  * done until a pkey_mprotect with a key other than the default has
  * succeeded (shim_pkeys_used): only then is PKRU known to exist.  PKRU
  * is per thread, and a signal handler starts with the kernel's default
- * and returns to the value it interrupted.
+ * and returns to the value it interrupted.  open returns what close
+ * needs: 0 when it changed nothing, else bit 32 and the program's value.
  */
 extern _Atomic bool shim_pkeys_used;
 
 static inline uint32_t
+shim_rdpkru(void)
+{
+	uint32_t v;
+	__asm__ volatile("rdpkru" : "=a"(v) : "c"(0) : "rdx");
+	return v;
+}
+
+static inline void
+shim_wrpkru(uint32_t v)
+{
+	__asm__ volatile("wrpkru" : : "a"(v), "c"(0), "d"(0) : "memory");
+}
+
+static inline uint64_t
 shim_pkru_open(void)
 {
 	if (!atomic_load_explicit(&shim_pkeys_used, memory_order_acquire))
 		return 0;
-	uint32_t old, open;
-	__asm__ volatile("rdpkru" : "=a"(old) : "c"(0) : "rdx");
-	open = old & ~0x55555555u;	/* AD, bit 2k of key k */
-	if (open != old)
-		__asm__ volatile("wrpkru" : : "a"(open), "c"(0), "d"(0) :
-				"memory");
-	return old ^ open;	/* the bits cleared: 0 if none */
+	uint32_t old = shim_rdpkru();
+	uint32_t open = old & ~0x55555555u;	/* AD, bit 2k of key k */
+	if (open == old)
+		return 0;
+	shim_wrpkru(open);
+	return (uint64_t)1 << 32 | old;
 }
 
 static inline void
-shim_pkru_close(uint32_t cleared)
+shim_pkru_close(uint64_t saved)
 {
-	if (!cleared)
-		return;
-	uint32_t now;
-	__asm__ volatile("rdpkru" : "=a"(now) : "c"(0) : "rdx");
-	__asm__ volatile("wrpkru" : : "a"(now | cleared), "c"(0), "d"(0) :
-			"memory");
+	if (saved)
+		shim_wrpkru((uint32_t)saved);
 }
 
 /*

@@ -38,10 +38,9 @@ static bool
 can_load(const volatile char *p)
 {
 	static volatile uint32_t pkru;
-	__asm__ volatile("rdpkru" : "=a"(pkru) : "c"(0) : "rdx");
+	pkru = shim_rdpkru();
 	if (sigsetjmp(Jump, 1)) {
-		__asm__ volatile("wrpkru" : : "a"(pkru), "c"(0), "d"(0) :
-				"memory");
+		shim_wrpkru(pkru);
 		return false;
 	}
 	(void) *p;
@@ -69,7 +68,7 @@ main(void)
 	CHECK(pkey_set(key, deny) == 0, "key %d denied", key);
 	CHECK(!can_load(p), "a load through the denied key faults");
 
-	uint32_t c = shim_pkru_open();
+	uint64_t c = shim_pkru_open();
 	CHECK(c == 0 && !can_load(p), "no key set yet: PKRU left alone");
 	shim_pkru_close(c);
 
@@ -79,7 +78,7 @@ main(void)
 	CHECK(pkey_get(key) == PKEY_DISABLE_WRITE,
 		"opened for reads only: write-disable kept (%d)",
 		pkey_get(key));
-	uint32_t nested = shim_pkru_open();
+	uint64_t nested = shim_pkru_open();
 	CHECK(nested == 0, "a nested open clears nothing");
 	shim_pkru_close(nested);
 	CHECK(can_load(p), "still open after the nested close");

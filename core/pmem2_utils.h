@@ -78,8 +78,8 @@ void *pmem2_zalloc(size_t size, int *err);
 
 /*
  * Fault injection for tests: when core_fault_countdown reaches zero at a
- * site of the given kind, that call fails (sticky: and every later one).  Disabled (-1) by default; the
- * check is a single load on cold paths only.
+ * site of the given kind, that call fails (sticky: and every later one).
+ * Disabled (-1) by default; the check is a single load on cold paths only.
  */
 enum core_fault_kind { CORE_FAULT_ALLOC, CORE_FAULT_MMAP, CORE_FAULT_MUNMAP };
 int core_fault_hit(enum core_fault_kind kind);

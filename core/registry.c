@@ -143,10 +143,6 @@ retire(struct reg_array *old)
 	Retired = old;
 }
 
-/*
- * publish -- make next the current array (Lock held), update the bounds and
- * free what no reader can hold any more.
- */
 /* set_bounds -- registry_bounds for the entries of a (empty: none) */
 static void
 set_bounds(const struct reg_array *a)
@@ -155,6 +151,10 @@ set_bounds(const struct reg_array *a)
 	atomic_store(&registry_bounds.hi, a->n ? a->e[a->n - 1].end : 0);
 }
 
+/*
+ * publish -- make next the current array (Lock held), update the bounds and
+ * free what no reader can hold any more.
+ */
 static void
 publish(struct reg_array *next)
 {

@@ -12,9 +12,9 @@
  * Each entry point is hooked: libc's own execvp, execl and the rest reach
  * execve by an internal call the shim cannot see, as exit() reaches
  * _exit (after the destructor's flush) and quick_exit() does (after the
- * handler init.c registers).  posix_spawn, system and popen
- * exec in a child of their own (the same internal call), and leave the
- * caller's mappings in place.  _exit may be called from a signal handler:
+ * handler init.c registers).  posix_spawn, system and popen exec in a
+ * child of their own (the same internal call), and leave the caller's
+ * mappings in place.  _exit may be called from a signal handler:
  * the flush takes the registry lock, which a hook of the same thread
  * never holds there (shim_in_hook makes it skip), and another thread
  * releases.

@@ -26,14 +26,6 @@
 #include "shim_test.h"
 #include "bench_util.h"
 
-static double
-now(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec * 1e9 + t.tv_nsec;
-}
-
 static void *(*volatile Cpy)(void *, const void *, size_t) = memcpy;
 
 /* child modes print one number per line on stdout */
@@ -44,10 +36,10 @@ mode_memcpy(void)
 	for (size_t n = 8; n <= 256; n *= 2) {
 		double best = 1e30;
 		for (int rep = 0; rep < 5; rep++) {
-			double t = now();
+			double t = now_ns();
 			for (int i = 0; i < 2000000; i++)
 				Cpy(dst + (i & 63), src, n);
-			double d = (now() - t) / 2000000;
+			double d = (now_ns() - t) / 2000000;
 			best = d < best ? d : best;
 		}
 		printf("%.3f\n", best);
@@ -87,28 +79,25 @@ msync_pages(const char *dir, int pages, int whole, int iters,
 	long flt = 0;
 	for (int it = 0; it < iters; it++) {
 		long f0 = minflt();
-		double t0 = now();
+		double t0 = now_ns();
 		for (int p = 0; p < pages; p++)
 			m[(size_t)p * 4096 + (it & 63) * 64] = (char)it;
-		td[it] = now() - t0;
+		td[it] = now_ns() - t0;
 		if (it)
 			flt += minflt() - f0;
-		t0 = now();
+		t0 = now_ns();
 		FATAL(msync(m, whole ? len : (size_t)pages * 4096,
 			MS_SYNC) == 0);
-		t[it] = now() - t0;
+		t[it] = now_ns() - t0;
 	}
 	munmap(m, len);
 	close(fd);
 	unlink(path);
 	if (faults)
 		*faults = iters > 1 ? (double)flt / (iters - 1) : 0;
-	if (dirty && iters > 1) {
-		qsort(td + 1, (size_t)iters - 1, sizeof(td[0]), cmp_double);
-		*dirty = td[1 + (iters - 1) / 2] / 1000;
-	}
-	qsort(t, (size_t)iters, sizeof(t[0]), cmp_double);
-	return t[iters / 2] / 1000;
+	if (dirty && iters > 1)
+		*dirty = median(td + 1, (size_t)iters - 1) / 1000;
+	return median(t, (size_t)iters) / 1000;
 }
 
 static void
@@ -129,10 +118,10 @@ mode_copy(const char *dax)
 		int iters = n >= (16u << 20) ? 5 : 50;
 		double best = 1e30;
 		for (int it = 0; it < iters; it++) {
-			double t = now();
+			double t = now_ns();
 			Cpy(m, src, n);
 			FATAL(msync(m, n, MS_SYNC) == 0);
-			double d = now() - t;
+			double d = now_ns() - t;
 			best = d < best ? d : best;
 		}
 		printf("%.3f\n", best / 1000);
@@ -156,17 +145,16 @@ mode_bigmap(const char *dir)
 	int fd = make_file(dir, "bench-bigmap", file, 'b', path);
 	static double t[N];
 	for (int i = 0; i < N; i++) {
-		double t0 = now();
+		double t0 = now_ns();
 		char *m = mmap(NULL, big, PROT_READ | PROT_WRITE, MAP_SHARED,
 				fd, 0);
 		FATAL(m != MAP_FAILED);
 		m[(size_t)(i % 128) * 4096] = (char)i;
 		FATAL(msync(m, big, MS_SYNC) == 0);
 		FATAL(munmap(m, big) == 0);
-		t[i] = (now() - t0) / 1000;
+		t[i] = (now_ns() - t0) / 1000;
 	}
-	qsort(t, N, sizeof(t[0]), cmp_double);
-	printf("%.3f\n", t[N / 2]);
+	printf("%.3f\n", median(t, N));
 	close(fd);
 	unlink(path);
 }

@@ -12,7 +12,10 @@
  * this mapping; on tmpfs it means "the file has that page".  Pages past
  * end-of-file are never resident, so the same test keeps CLWB away from
  * them (a flush there raises SIGBUS) and follows ftruncate without an
- * fstat or a hooked ftruncate.  Other shim mappings of the same file in
+ * fstat or a hooked ftruncate.  Device DAX that may be mapped with 1 GiB
+ * pages is the exception: no page-table walk can be trusted there
+ * (hooks_mmap.c, pud_pages), so every page asked for is flushed -- all of
+ * a device is always there.  Other shim mappings of the same file in
  * this process are flushed too, as the kernel's msync would write back the
  * file's pages whichever mapping dirtied them.
  */
@@ -174,6 +177,11 @@ flush_resident(struct shim_map *s, uintptr_t lo, uintptr_t hi, int flags,
 {
 	if (s->m.effective_granularity == PMEM2_GRANULARITY_BYTE) {
 		*flushed += hi - lo;	/* stores are durable once visible */
+		return 0;
+	}
+	if (s->flush_whole) {	/* every page of a device is there */
+		s->m.flush_fn((void *)lo, hi - lo);
+		*flushed += hi - lo;
 		return 0;
 	}
 	if (atomic_load_explicit(&s->tracked, memory_order_relaxed))

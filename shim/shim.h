@@ -109,6 +109,9 @@ struct shim_map {
 					 * up to here (the file's end then) */
 	_Atomic unsigned dense;	/* flushes in a row that found most of
 				 * their range written (dirty.c) */
+	bool flush_whole;	/* flush every page asked for, never ask the
+				 * page tables which are mapped (device DAX
+				 * that may hold 1 GiB pages: hooks_mmap.c) */
 	_Atomic bool dontfork;	/* MADV_DONTFORK touched it: a fork's child
 				 * does not have it (hooks_mmap.c) */
 	_Atomic unsigned char blocked;	/* SHIM_BLOCK_*: why it is not

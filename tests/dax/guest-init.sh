@@ -33,27 +33,39 @@ wait_for() { # PATH: up to 10 s
 	[ -e "$1" ]
 }
 
+dax_dev_of() { # REGION-ID: its /dev/daxID.N, up to 5 s after create-namespace
+	dev="" i=0
+	while [ -z "$dev" ] && [ $i -lt 50 ]; do
+		for d in /dev/dax"$1".*; do [ -e "$d" ] && dev=$d; done
+		[ -n "$dev" ] || { sleep 0.1; i=$((i + 1)); }
+	done
+	echo "$dev"
+}
+
 say BOOT
 while read -r m; do
 	insmod "/lib/modules/$KVER/$m" || setup_fail "insmod $m"
 done < /etc/modules.load
 
-# 3 regions: two label-less DIMMs (raw namespaces, /dev/pmemN) and one with a
-# label area (QEMU label-size=; its DSM offers get_data) for device DAX
+# 4 regions: two label-less DIMMs (raw namespaces, /dev/pmemN), one with a
+# label area (QEMU label-size=; its DSM offers get_data) for device DAX, and
+# a label-less one of 2 GiB for device DAX with 1 GiB pages
 i=0
 while [ $i -lt 100 ]; do
 	nr=$(find /sys/bus/nd/devices -name 'region*' 2>/dev/null | wc -l)
-	[ "$nr" -ge 3 ] && break
+	[ "$nr" -ge 4 ] && break
 	sleep 0.1
 	i=$((i + 1))
 done
-FSREG="" DEVREG=""
+FSREG="" DEVREG="" PUDREG=""
 for r in /sys/bus/nd/devices/region*; do
 	[ -e "$r/mapping0" ] || continue
 	id=${r##*/region}
 	nmem=$(cut -d, -f1 "$r/mapping0")
 	if grep -qw get_data "/sys/bus/nd/devices/$nmem/commands" 2>/dev/null; then
 		DEVREG="$DEVREG $id"
+	elif [ "$(cat "$r/size")" -ge $((2 << 30)) ]; then
+		PUDREG="$PUDREG $id"
 	else
 		FSREG="$FSREG $id"
 	fi
@@ -94,11 +106,7 @@ if [ -n "$DEV_ID" ]; then
 	ndctl init-labels -f "$nmem" > /dev/null 2>&1 || setup_fail "ndctl init-labels $nmem"
 	ndctl enable-region "region$DEV_ID" > /dev/null 2>&1 || setup_fail "ndctl enable-region region$DEV_ID"
 	if ndctl create-namespace -r "region$DEV_ID" -m devdax > /tmp/ndctl.out 2>&1; then
-		dev="" i=0
-		while [ -z "$dev" ] && [ $i -lt 50 ]; do
-			for d in /dev/dax"$DEV_ID".*; do [ -e "$d" ] && dev=$d; done
-			[ -n "$dev" ] || { sleep 0.1; i=$((i + 1)); }
-		done
+		dev=$(dax_dev_of "$DEV_ID")
 		if [ -n "$dev" ]; then
 			export DAX_DEV="$dev"
 		else
@@ -112,12 +120,33 @@ else
 	setup_fail "no labelled region for device DAX"
 fi
 
+# device DAX with 1 GiB pages (PUD mappings), where the CPU has them
+# (-cpu max under TCG does: pdpe1gb)
+# shellcheck disable=SC2086
+set -- $PUDREG
+PUD_ID=${1:-}
+if [ -z "$PUD_ID" ]; then
+	setup_fail "no 2 GiB region for device DAX with 1 GiB alignment"
+elif ! grep -qw pdpe1gb /proc/cpuinfo; then
+	info "no pdpe1gb: no device DAX with 1 GiB alignment"
+elif ndctl create-namespace -f -e "namespace$PUD_ID.0" -m devdax -a 1G > /tmp/ndctl.out 2>&1; then
+	dev=$(dax_dev_of "$PUD_ID")
+	if [ -n "$dev" ]; then
+		export DAX_DEV_1G="$dev"
+	else
+		setup_fail "no /dev/dax$PUD_ID.* after create-namespace -a 1G"
+	fi
+else
+	cat /tmp/ndctl.out
+	setup_fail "ndctl create-namespace -m devdax -a 1G namespace$PUD_ID.0"
+fi
+
 export NODAX_DIR=/tmp DAX_FILES=/files DAX_PERSISTENCE
 export LD_LIBRARY_PATH=/opt/pmemshim/lib
 [ ! -f /opt/pmemshim/lib/libpmemshim.so ] || export DAX_SHIM_LIB=/opt/pmemshim/lib/libpmemshim.so
 [ ! -f /opt/pmemshim/lib/libpmemshim-faults.so ] || export DAX_SHIM_FAULTS_LIB=/opt/pmemshim/lib/libpmemshim-faults.so
 unset PMEM2_FORCE_GRANULARITY
-info "setup done: DAX_EXT4_DIR=${DAX_EXT4_DIR:-} DAX_XFS_DIR=${DAX_XFS_DIR:-} DAX_DEV=${DAX_DEV:-} libpmem2 from $LIBSRC"
+info "setup done: DAX_EXT4_DIR=${DAX_EXT4_DIR:-} DAX_XFS_DIR=${DAX_XFS_DIR:-} DAX_DEV=${DAX_DEV:-} DAX_DEV_1G=${DAX_DEV_1G:-} libpmem2 from $LIBSRC"
 
 # every dynamic test/file that needs libpmem2 must get ours, not another copy
 for f in /tests/* /files/*; do

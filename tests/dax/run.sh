@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: BSD-3-Clause
-# run.sh - boot a throwaway QEMU (TCG) guest with 3 emulated NVDIMMs and run
+# run.sh - boot a throwaway QEMU (TCG) guest with 4 emulated NVDIMMs and run
 # tests on real fsdax (ext4, xfs) and device DAX inside it.  See README.md.
 #
 # usage: run.sh --build DIR [options] [TEST...]
@@ -326,6 +326,12 @@ for i in 0 1 2; do
 	NV+=(-object "memory-backend-file,id=mem$i,share=on,mem-path=$WORK/nvdimm$i,size=512M"
 		-device "nvdimm,id=nv$i,memdev=mem$i$lbl")
 done
+# a 4th, label-less, for device DAX with 1 GiB pages: its data must start
+# on a 1 GiB boundary after the info block, so 2 GiB give 1 GiB of device
+# (sparse: only the info block and the pages a test writes are stored)
+truncate -s 2G "$WORK/nvdimm3"
+NV+=(-object "memory-backend-file,id=mem3,share=on,mem-path=$WORK/nvdimm3,size=2G,align=1G"
+	-device "nvdimm,id=nv3,memdev=mem3")
 MACHINE=pc,nvdimm=on
 [ "$PERSIST" = none ] || MACHINE=$MACHINE,nvdimm-persistence=$PERSIST
 mkdir -p "$(dirname "$LOG")"
@@ -339,7 +345,7 @@ fi
 # TCG only: the /dev/kvm seen on such hosts can be far slower than TCG (see
 # the reference NOTES).  Plain timeout, not --foreground (did not kill qemu).
 timeout -k 5 "$TIMEOUT" qemu-system-x86_64 -accel tcg,thread=multi -cpu max -smp 1 \
-	-machine "$MACHINE" -m 512M,slots=4,maxmem=4G "${NV[@]}" \
+	-machine "$MACHINE" -m 512M,slots=4,maxmem=8G "${NV[@]}" \
 	-nodefaults -no-user-config -display none -serial stdio -no-reboot \
 	-kernel "$KDIR/vmlinux" -initrd "$INITRD" \
 	-append "console=ttyS0 panic=-1 rdinit=/init loglevel=3 mitigations=off nokaslr tsc=reliable" \

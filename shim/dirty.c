@@ -24,7 +24,8 @@
  * mincore is used from the start.
  *
  * Only emulated DAX on page-cache files is tracked.  Real fsdax/devdax
- * keep mincore, which there means "pages this process faulted in": in
+ * are flushed where this process has pages mapped (shim_dirty_present, or
+ * mincore, which there means the same): in
  * Linux 6.12 (tried in the QEMU guest) a load after UFFDIO_WRITEPROTECT
  * faults forever on fsdax and raises SIGBUS on device DAX, and stores to a
  * huge-page DAX mapping re-protected by PAGEMAP_SCAN are never reported

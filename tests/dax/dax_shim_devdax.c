@@ -64,6 +64,30 @@ pattern(size_t off)
 	return (char)((off / 4096) * 31 + 7);
 }
 
+/*
+ * moved -- mremap the len bytes at p to another len-aligned address (a
+ * device DAX mapping must stay aligned to its device); NULL with errno
+ */
+static char *
+moved(char *p, size_t len)
+{
+	char *room = mmap(NULL, 3 * len, PROT_NONE, MAP_PRIVATE |
+			MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (room == MAP_FAILED)
+		return NULL;
+	char *to = (char *)(((uintptr_t)room + len - 1) & ~(uintptr_t)(len - 1));
+	if (to == p)
+		to += len;
+	char *q = mremap(p, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, to);
+	int e = errno;
+	/* what is left of the room (mremap replaced its part) */
+	if (to > room)
+		munmap(room, (size_t)(to - room));
+	munmap(to + len, (size_t)(room + 3 * len - (to + len)));
+	errno = e;
+	return q == MAP_FAILED ? NULL : q;
+}
+
 /* the shim run: msync must succeed and be counted as user space */
 static int
 child(const char *dev, size_t len)
@@ -112,6 +136,21 @@ child(const char *dev, size_t len)
 		ctr("msync_bytes_flushed") - fl, len);
 	ret = msync(p, len, MS_ASYNC);
 	CHECK(ret == 0, "msync(MS_ASYNC) under the shim returns %d", ret);
+	/* moved by mremap, the mapping keeps its way of being flushed (one
+	 * with 1 GiB pages must still not be walked) */
+	char *q = moved(p, len);
+	CHECK(q != NULL, "mremap to a new %zu-aligned address: %s", len,
+		q ? "ok" : strerror(errno));
+	if (q) {
+		p = q;
+		for (size_t off = 0; off < len; off += stride(len))
+			p[off] = pattern(off);
+		fl = ctr("msync_bytes_flushed");
+		ret = msync(p, len, MS_SYNC);
+		CHECK(ret == 0 && ctr("msync_bytes_flushed") - fl == len,
+			"msync after the move: %d, %lu bytes flushed of %zu "
+			"stored to", ret, ctr("msync_bytes_flushed") - fl, len);
+	}
 	/* munmap flushes the range first (the kernel never would: shim
 	 * mappings are MAP_SYNC); mincore calls all of a device resident */
 	fl = ctr("msync_bytes_flushed");
@@ -205,14 +244,15 @@ one_device(const char *self, const char *dev, const char *shim)
 		"maps_taken_over %ld, maps_taken_real_dax %ld",
 		stat_value("maps_taken_over"),
 		stat_value("maps_taken_real_dax"));
-	CHECK(stat_value("msync_user_space") == 2, "report: msync_user_space "
-		"%ld (MS_SYNC + MS_ASYNC)", stat_value("msync_user_space"));
+	CHECK(stat_value("msync_user_space") == 3, "report: msync_user_space "
+		"%ld (MS_SYNC, MS_ASYNC, MS_SYNC after mremap)",
+		stat_value("msync_user_space"));
 	CHECK(stat_value("msync_passed_on") == 0 &&
 		stat_value("msync_mixed") == 0, "report: msync_passed_on %ld, "
 		"msync_mixed %ld", stat_value("msync_passed_on"),
 		stat_value("msync_mixed"));
-	/* MS_SYNC, MS_ASYNC and munmap: each the whole device */
-	CHECK(stat_value("msync_bytes_flushed") == (long)(3 * len),
+	/* the 3 msyncs and munmap: each the whole device */
+	CHECK(stat_value("msync_bytes_flushed") == (long)(4 * len),
 		"report: msync_bytes_flushed %ld",
 		stat_value("msync_bytes_flushed"));
 

@@ -59,4 +59,5 @@ dax_mounts | while read -r mnt fs opt; do
 		echo "ok: tdbtool under the shim on $fs-DAX ($how), $n records identical to the reference after remount"
 	done
 done || exit 1
+kernel_vs_shim "tdbtool on ext4-DAX" "$DAX_EXT4_DIR/tdb" tdbtool
 echo PASS

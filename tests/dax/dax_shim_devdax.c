@@ -152,7 +152,7 @@ child(const char *dev, size_t len)
 			"stored to", ret, ctr("msync_bytes_flushed") - fl, len);
 	}
 	/* munmap flushes the range first (the kernel never would: shim
-	 * mappings are MAP_SYNC); mincore calls all of a device resident */
+	 * mappings are MAP_SYNC): all of it, which the stores mapped */
 	fl = ctr("msync_bytes_flushed");
 	unsigned long uf = ctr("unmap_flushes");
 	CHECK(munmap(p, len) == 0, "munmap");

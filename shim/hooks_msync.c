@@ -24,6 +24,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "os.h"
 #include "registry.h"
@@ -84,10 +85,55 @@ flush_mincore(struct shim_map *s, uintptr_t lo, uintptr_t hi, int flags,
 }
 
 /*
+ * flush_pagemap -- real DAX on kernels without PAGEMAP_SCAN (before 6.7):
+ * the pages of [*lo, hi) this process has mapped, read from
+ * /proc/self/pagemap (bit 63, "present"), which is what mincore answers
+ * there too but costs ~5 ns a page where mincore looks up the page cache
+ * for each page without a page table (~35 ns: 566 us against 81 us for a
+ * 64 MiB mapping of a 0.5 MiB file).  Opened per call (~4 us, so only for
+ * ranges of PAGEMAP_MIN and up): nothing to keep, to lose at fork or to
+ * see closed by the program.  Returns 0, or -1 with *lo where mincore
+ * must take over.
+ */
+#define PAGEMAP_MIN (1u << 20)
+#define PAGEMAP_VEC 512
+
+static __attribute__((noinline)) int
+flush_pagemap(struct shim_map *s, uintptr_t *lo, uintptr_t hi,
+		size_t *flushed, size_t *skipped)
+{
+	uint64_t pm[PAGEMAP_VEC];
+	unsigned char vec[PAGEMAP_VEC];
+	int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	int ret = 0;
+	while (*lo < hi) {
+		size_t np = (hi - *lo) / Pagesize;
+		if (np > PAGEMAP_VEC)
+			np = PAGEMAP_VEC;
+		ssize_t n = pread(fd, pm, np * sizeof(pm[0]),
+				(off_t)(*lo / Pagesize * sizeof(pm[0])));
+		if (n != (ssize_t)(np * sizeof(pm[0]))) {
+			ret = -1;
+			break;
+		}
+		for (size_t i = 0; i < np; i++)
+			vec[i] = (unsigned char)(pm[i] >> 63);
+		size_t done = shim_flush_runs(s, *lo, vec, np);
+		*flushed += done;
+		*skipped += np * Pagesize - done;
+		*lo += np * Pagesize;
+	}
+	close(fd);
+	return ret;
+}
+
+/*
  * flush_present -- flush [lo, hi) of mappings that lost their tracking
- * (as s), or of real DAX: the pages this process has mapped (dirty.c), or
- * mincore's resident pages where that cannot be asked.  Returns as
- * flush_mincore.
+ * (as s), or of real DAX: the pages this process has mapped (dirty.c; on
+ * older kernels flush_pagemap for real DAX), or mincore's resident pages
+ * where that cannot be asked.  Returns as flush_mincore.
  */
 static int
 flush_present(struct shim_map *s, uintptr_t lo, uintptr_t hi, int flags,
@@ -101,6 +147,9 @@ flush_present(struct shim_map *s, uintptr_t lo, uintptr_t hi, int flags,
 		*skipped += hi - lo - done;
 		return 0;
 	}
+	if (s->cls == SHIM_REAL_DAX && hi - stop >= PAGEMAP_MIN &&
+			flush_pagemap(s, &stop, hi, flushed, skipped) == 0)
+		return 0;
 	return flush_mincore(s, stop, hi, flags, flushed, skipped);
 }
 

@@ -2,13 +2,15 @@
 /*
  * hooks_mem.c -- memcpy, memmove, mempcpy and their _chk forms: one branch
  * on the registry's bounds for every destination; a destination inside a
- * DAX mapping goes to the core's mover.
+ * DAX mapping goes to the core's mover.  Any other copy of 8-64 bytes is
+ * made here (small), the rest by libc's.
  *
  * Built with -fno-builtin-*: the compiler must not turn anything in this
  * file into a call to memcpy, which would be ourselves.
  */
 #include <dlfcn.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <strings.h>
 
 #include "registry.h"
@@ -133,11 +135,59 @@ copy_slow(void *d, const void *s, size_t n, int move, void *ip)
 	return d;
 }
 
+/*
+ * small -- copy n bytes if 8 <= n <= 64, here: all loads first (the head
+ * and the tail of the range, overlapping in the middle), then all stores,
+ * so it is memmove-safe too.  Worth it where libc's own copy costs as
+ * little as the jump to it: the extra indirect jump alone measured
+ * +0.5-1.0 ns at 8-32 B (bench_shim case 1), -0.3 to 0 ns with this
+ * (+0.27 at 64 B).  A 128-byte version tried here was slower (+3 ns:
+ * its registers spilled to the stack).  Fixed-size
+ * __builtin_memcpy is an inline load or store, never a call, even with
+ * -fno-builtin.
+ */
+typedef struct { char b[16]; } b16;
+
+static inline bool
+small(void *d, const void *s, size_t n)
+{
+	if (n - 8 > 56)
+		return false;
+	char *dc = d;
+	const char *sc = s;
+	if (n <= 16) {
+		uint64_t a, b;
+		__builtin_memcpy(&a, sc, 8);
+		__builtin_memcpy(&b, sc + n - 8, 8);
+		__builtin_memcpy(dc, &a, 8);
+		__builtin_memcpy(dc + n - 8, &b, 8);
+	} else if (n <= 32) {
+		b16 a, b;
+		__builtin_memcpy(&a, sc, 16);
+		__builtin_memcpy(&b, sc + n - 16, 16);
+		__builtin_memcpy(dc, &a, 16);
+		__builtin_memcpy(dc + n - 16, &b, 16);
+	} else {
+		b16 a0, a1, b0, b1;
+		__builtin_memcpy(&a0, sc, 16);
+		__builtin_memcpy(&a1, sc + 16, 16);
+		__builtin_memcpy(&b0, sc + n - 32, 16);
+		__builtin_memcpy(&b1, sc + n - 16, 16);
+		__builtin_memcpy(dc, &a0, 16);
+		__builtin_memcpy(dc + 16, &a1, 16);
+		__builtin_memcpy(dc + n - 32, &b0, 16);
+		__builtin_memcpy(dc + n - 16, &b1, 16);
+	}
+	return true;
+}
+
 PUBLIC void *
 memcpy(void *d, const void *s, size_t n)
 {
 	if (UNLIKELY(registry_may_contain(d)))
 		return copy_slow(d, s, n, 0, __builtin_return_address(0));
+	if (small(d, s, n))
+		return d;
 	return real(0)(d, s, n);
 }
 
@@ -146,6 +196,8 @@ memmove(void *d, const void *s, size_t n)
 {
 	if (UNLIKELY(registry_may_contain(d)))
 		return copy_slow(d, s, n, 1, __builtin_return_address(0));
+	if (small(d, s, n))
+		return d;
 	return real(1)(d, s, n);
 }
 
@@ -161,6 +213,8 @@ mempcpy(void *d, const void *s, size_t n)
 	if (UNLIKELY(registry_may_contain(d)))
 		return (char *)copy_slow(d, s, n, 0,
 				__builtin_return_address(0)) + n;
+	if (small(d, s, n))
+		return (char *)d + n;
 	return (char *)real(0)(d, s, n) + n;
 }
 
@@ -176,6 +230,8 @@ __memcpy_chk(void *d, const void *s, size_t n, size_t dlen)
 		__chk_fail();
 	if (UNLIKELY(registry_may_contain(d)))
 		return copy_slow(d, s, n, 0, __builtin_return_address(0));
+	if (small(d, s, n))
+		return d;
 	return real(0)(d, s, n);
 }
 
@@ -186,6 +242,8 @@ __memmove_chk(void *d, const void *s, size_t n, size_t dlen)
 		__chk_fail();
 	if (UNLIKELY(registry_may_contain(d)))
 		return copy_slow(d, s, n, 1, __builtin_return_address(0));
+	if (small(d, s, n))
+		return d;
 	return real(1)(d, s, n);
 }
 

@@ -290,24 +290,35 @@ registry_insert(uintptr_t start, uintptr_t end, void *obj,
 	return ret;
 }
 
+/*
+ * lock_obj -- take the lock and find obj's entry: its index in *cur (the
+ * current array), or -ENOENT.  The lock is held on return either way.
+ */
+static int
+lock_obj(const void *obj, struct reg_array **cur, size_t *i)
+{
+	pthread_mutex_lock(&Lock);
+	*cur = atomic_load(&Current);
+	*i = find_obj(*cur, obj);
+	return *i < (*cur)->n ? 0 : -ENOENT;
+}
+
 int
 registry_resize(const void *obj, uintptr_t start, uintptr_t end)
 {
 	if (end <= start)
 		return -EINVAL;
-	struct reg_array *next;
-	pthread_mutex_lock(&Lock);
-	struct reg_array *cur = atomic_load(&Current);
-	size_t i = find_obj(cur, obj);
-	int ret = -ENOENT;
-	if (i < cur->n) {
+	struct reg_array *cur, *next;
+	size_t i;
+	int ret = lock_obj(obj, &cur, &i);
+	if (!ret) {
 		struct registry_entry e = cur->e[i];
 		e.start = start;
 		e.end = end;
 		ret = insert_into(cur, i, &e, NULL, &next);
-		if (!ret)
-			publish(next);
 	}
+	if (!ret)
+		publish(next);
 	pthread_mutex_unlock(&Lock);
 	return ret;
 }
@@ -315,27 +326,24 @@ registry_resize(const void *obj, uintptr_t start, uintptr_t end)
 int
 registry_split(const void *obj, uintptr_t lo, uintptr_t hi, void *tail_obj)
 {
-	pthread_mutex_lock(&Lock);
-	struct reg_array *cur = atomic_load(&Current);
-	size_t i = find_obj(cur, obj);
-	int ret = -ENOENT;
-	if (i < cur->n) {
-		struct registry_entry e = cur->e[i];
+	struct reg_array *cur, *next = NULL;
+	size_t i;
+	int ret = lock_obj(obj, &cur, &i);
+	if (!ret && !(cur->e[i].start < lo && lo <= hi && hi < cur->e[i].end))
 		ret = -EINVAL;
-		if (e.start < lo && lo <= hi && hi < e.end) {
-			struct reg_array *next = alloc_array(cur->n + 1, &ret);
-			if (next) {
-				memcpy(next->e, cur->e, i * sizeof(e));
-				next->e[i] = e;
-				next->e[i].end = lo;
-				next->e[i + 1] = e;
-				next->e[i + 1].start = hi;
-				next->e[i + 1].obj = tail_obj;
-				memcpy(next->e + i + 2, cur->e + i + 1,
-					(cur->n - i - 1) * sizeof(e));
-				publish(next);
-			}
-		}
+	if (!ret)
+		next = alloc_array(cur->n + 1, &ret);
+	if (next) {
+		struct registry_entry e = cur->e[i];
+		memcpy(next->e, cur->e, i * sizeof(e));
+		next->e[i] = e;
+		next->e[i].end = lo;
+		next->e[i + 1] = e;
+		next->e[i + 1].start = hi;
+		next->e[i + 1].obj = tail_obj;
+		memcpy(next->e + i + 2, cur->e + i + 1,
+			(cur->n - i - 1) * sizeof(e));
+		publish(next);
 	}
 	pthread_mutex_unlock(&Lock);
 	return ret;
@@ -344,24 +352,19 @@ registry_split(const void *obj, uintptr_t lo, uintptr_t hi, void *tail_obj)
 int
 registry_remove(const void *obj)
 {
-	pthread_mutex_lock(&Lock);
-	struct reg_array *cur = atomic_load(&Current);
-	size_t i = find_obj(cur, obj);
-	int ret = -ENOENT;
-	if (i < cur->n) {
-		struct reg_array *next = &Empty;
-		ret = 0;
-		if (cur->n > 1) {
-			next = alloc_array(cur->n - 1, &ret);
-			if (next) {
-				memcpy(next->e, cur->e, i * sizeof(cur->e[0]));
-				memcpy(next->e + i, cur->e + i + 1,
-					(cur->n - i - 1) * sizeof(cur->e[0]));
-			}
+	struct reg_array *cur, *next = &Empty;
+	size_t i;
+	int ret = lock_obj(obj, &cur, &i);
+	if (!ret && cur->n > 1) {
+		next = alloc_array(cur->n - 1, &ret);
+		if (next) {
+			memcpy(next->e, cur->e, i * sizeof(cur->e[0]));
+			memcpy(next->e + i, cur->e + i + 1,
+				(cur->n - i - 1) * sizeof(cur->e[0]));
 		}
-		if (!ret)
-			publish(next);
 	}
+	if (!ret)
+		publish(next);
 	pthread_mutex_unlock(&Lock);
 	return ret;
 }

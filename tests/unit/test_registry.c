@@ -65,6 +65,49 @@ Test(registry, insert_lookup_remove)
 	cr_assert_not(registry_may_contain((void *)0x1000));
 }
 
+Test(registry, split)
+{
+	cr_assert_eq(registry_insert(0x1000, 0x9000, &Objs[0], REGISTRY_MAP,
+			NULL), 0);
+	cr_assert_eq(registry_insert(0xa000, 0xb000, &Objs[1], REGISTRY_RSV,
+			NULL), 0);
+	/* refused, nothing changed: no entry, or lo/hi not strictly inside */
+	cr_assert_eq(registry_split(&Objs[9], 0x2000, 0x3000, &Objs[2]),
+			-ENOENT);
+	cr_assert_eq(registry_split(&Objs[0], 0x1000, 0x3000, &Objs[2]),
+			-EINVAL);
+	cr_assert_eq(registry_split(&Objs[0], 0x2000, 0x9000, &Objs[2]),
+			-EINVAL);
+	cr_assert_eq(registry_split(&Objs[0], 0x3000, 0x2000, &Objs[2]),
+			-EINVAL);
+	cr_assert_eq(registry_count(), 2);
+	/* a hole [0x3000, 0x5000): the head keeps obj, the tail is new */
+	cr_assert_eq(registry_split(&Objs[0], 0x3000, 0x5000, &Objs[2]), 0);
+	cr_assert_eq(registry_count(), 3);
+	struct registry_entry e;
+	cr_assert(registry_lookup((void *)0x2fff, &e));
+	cr_assert_eq(e.obj, &Objs[0]);
+	cr_assert_eq(e.start, 0x1000);
+	cr_assert_eq(e.end, 0x3000);
+	cr_assert_not(registry_lookup((void *)0x3000, &e));
+	cr_assert_not(registry_lookup((void *)0x4fff, &e));
+	cr_assert(registry_lookup((void *)0x5000, &e));
+	cr_assert_eq(e.obj, &Objs[2]);
+	cr_assert_eq(e.end, 0x9000);
+	cr_assert_eq(e.kind, REGISTRY_MAP);
+	cr_assert(registry_lookup((void *)0xa000, &e));
+	cr_assert_eq(e.obj, &Objs[1]);
+	/* no hole (lo == hi): two entries meeting at 0x7000 */
+	cr_assert_eq(registry_split(&Objs[2], 0x7000, 0x7000, &Objs[3]), 0);
+	cr_assert(registry_lookup((void *)0x6fff, &e));
+	cr_assert_eq(e.obj, &Objs[2]);
+	cr_assert(registry_lookup((void *)0x7000, &e));
+	cr_assert_eq(e.obj, &Objs[3]);
+	for (int i = 0; i < 4; i++)
+		cr_assert_eq(registry_remove(&Objs[i]), 0);
+	cr_assert_eq(registry_count(), 0);
+}
+
 static atomic_int Stop;
 static atomic_long Reads[3];
 

@@ -459,15 +459,15 @@ take_over(void *addr, size_t len, int prot, int flags, int fd, off_t off,
 	} else {
 		/*
 		 * Emulated DAX only: see dirty.c.  Nothing was stored through
-		 * the mapping yet, so protecting it loses nothing.  Only the
-		 * pages inside the file are protected: protection puts a
-		 * marker in every page-table entry of the range, which munmap
-		 * clears again, and programs map far past their file's end
-		 * (tcamgr: 64 MiB for a 0.5 MiB file, in each of its 121
-		 * processes, where this was a third of its time).  A page
-		 * there that the file grows into is seen written the first
-		 * time it is mapped, even by a load: flushed once, never
-		 * missed.
+		 * the mapping yet, so protecting it loses nothing.  At most
+		 * the pages inside the file are protected (shim_dirty_track
+		 * says how much it did): protection puts a marker in every
+		 * page-table entry of the range, which munmap clears again,
+		 * and programs map far past their file's end (tcamgr: 64 MiB
+		 * for a 0.5 MiB file, in each of its 121 processes, where
+		 * this was a third of its time).  A page left unprotected is
+		 * seen written the first time it is mapped, even by a load:
+		 * flushed once, never missed.
 		 */
 		size_t map_len = ALIGN_UP(len, Pagesize);
 		size_t protect = st->st_size > off ? ALIGN_UP((size_t)
@@ -476,7 +476,7 @@ take_over(void *addr, size_t len, int prot, int flags, int fd, off_t off,
 			protect = map_len;
 		if (cls == SHIM_EMULATED_DAX && s->m.effective_granularity ==
 				PMEM2_GRANULARITY_CACHE_LINE &&
-				shim_dirty_track(p, map_len, protect)) {
+				shim_dirty_track(p, map_len, &protect)) {
 			s->tracked = true;
 			s->protected_end = (uintptr_t)p + protect;
 			shim_count(ST_MAPS_TRACKED, 1);

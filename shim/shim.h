@@ -260,11 +260,12 @@ size_t shim_flush_runs(struct shim_map *s, uintptr_t a,
 /*
  * shim_dirty_track -- register [addr, addr + len) (a mapping just made,
  * nothing stored through it yet) so that stores to it are recorded, and
- * write-protect its first protect bytes (the pages inside the file: past
- * its end there is nothing to protect, see hooks_mmap.c); false when the
- * kernel or the configuration does not allow it.
+ * write-protect up to its first *protect bytes (the pages inside the
+ * file, see hooks_mmap.c): *protect is set to what was protected, 0 where
+ * scans will not need it (dirty.c); false when the kernel or the
+ * configuration does not allow it.
  */
-bool shim_dirty_track(void *addr, size_t len, size_t protect);
+bool shim_dirty_track(void *addr, size_t len, size_t *protect);
 /*
  * shim_dirty_flush -- flush the pages of [lo, hi) (in tracked mapping s)
  * written since their last flush; reprotect: record new stores from now

@@ -166,8 +166,9 @@ vm_pte_kb(void)
 /*
  * past_eof -- a mapping far larger than its file (tcamgr maps 64 MiB of
  * a 0.5 MiB file): only the pages inside the file are protected when it
- * is made, and no msync fills the page tables of the rest with protection
- * markers (64 MiB of them are 128 KiB of page tables, VmPTE).  The pages
+ * is made (a file of more than 2 MiB: see dirty.c), and no msync fills
+ * the page tables of the rest with protection markers (64 MiB of them are
+ * 128 KiB of page tables, VmPTE).  The pages
  * the file grows into are found when written, and a page there that was
  * only read is flushed once (it was never protected).  The file starts at
  * 3 MiB: its protected part is scanned by the kernel's "written only"
@@ -184,6 +185,10 @@ past_eof(const char *dax)
 	FATAL(m != MAP_FAILED && registered(m));
 	unsigned long fl;
 	CHECK(scans_by(msync, m, big, MS_SYNC, &fl) == 2 && fl == 0);
+	/* more than 2 MiB of file: protected up front, a load is no store */
+	volatile char ld = m[2 * mib];
+	(void) ld;
+	CHECK(flushed_by(msync, m, big, MS_SYNC) == 0);
 	m[PG] = 'x';
 	m[3 * mib - PG] = 'x';
 	CHECK(scans_by(msync, m, big, MS_SYNC, &fl) == 2 && fl == 2 * PG);
@@ -245,6 +250,13 @@ main(void)
 	past_eof(dax);
 
 	/* nothing stored yet: nothing to flush, however big the range */
+	CHECK(flushed_by(msync, d, NPG * PG, MS_SYNC) == 0);
+	/* a file of 2 MiB or less is not protected up front (dirty.c):
+	 * a page first mapped by a load is flushed once, never again */
+	volatile char ld = d[50 * PG];
+	CHECK(flushed_by(msync, d, NPG * PG, MS_SYNC) == PG);
+	ld = d[50 * PG];
+	(void) ld;
 	CHECK(flushed_by(msync, d, NPG * PG, MS_SYNC) == 0);
 	const int three[] = { 0, 77, 255 };
 	touch(d, three, 3, 'a');
@@ -386,6 +398,8 @@ main(void)
 			WTERMSIG(st));
 	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	CHECK(d[100 * PG] == 'K' && d[101 * PG] == 'L');
+	/* the parent had never mapped those two: its loads count */
+	CHECK(flushed_by(msync, d, NPG * PG, MS_SYNC) == 2 * PG);
 	d[7 * PG] = 'p';
 	CHECK(flushed_by(msync, d, NPG * PG, MS_SYNC) == PG);
 

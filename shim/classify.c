@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "shim.h"
@@ -38,7 +39,8 @@ struct cls_key {
 
 struct cls_entry {
 	struct cls_key key;
-	struct timespec ctime;	/* a new inode with the same number differs */
+	struct timespec birth;	/* {0, 0}: the file system reports none */
+	struct timespec ctime;	/* when it was last classified */
 	enum shim_class cls;
 	UT_hash_handle hh;
 };
@@ -70,19 +72,53 @@ probe_map_sync(int fd)
 
 /* is_real_dax -- devdax or fsdax according to the kernel. */
 static bool
-is_real_dax(int fd, const struct stat *st)
+is_real_dax(int fd, const struct stat *st, const struct shim_ident *id)
 {
 	/* a character device first: its statx attributes describe the
 	 * /dev node's inode, which says nothing about the device behind it */
 	if (S_ISCHR(st->st_mode))
 		return region_is_devdax(st->st_rdev) == 1;
-	struct statx stx;
-	if (statx(fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS, &stx) == 0 &&
-			(stx.stx_attributes_mask & STATX_ATTR_DAX))
-		/* only stx_attributes says whether this file is DAX: the mask
-		 * has the bit on every file system, tmpfs too */
-		return (stx.stx_attributes & STATX_ATTR_DAX) != 0;
+	if (id->dax >= 0)
+		return id->dax;
 	return probe_map_sync(fd);
+}
+
+int
+shim_fstat(int fd, struct stat *st, struct shim_ident *id)
+{
+	struct statx x;
+	memset(id, 0, sizeof(*id));
+	id->dax = -1;
+	if (statx(fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS | STATX_BTIME,
+			&x) != 0 || (x.stx_mask & STATX_BASIC_STATS) !=
+			STATX_BASIC_STATS)
+		return fstat(fd, st);
+	memset(st, 0, sizeof(*st));
+	st->st_dev = makedev(x.stx_dev_major, x.stx_dev_minor);
+	st->st_ino = x.stx_ino;
+	st->st_mode = x.stx_mode;
+	st->st_nlink = x.stx_nlink;
+	st->st_uid = x.stx_uid;
+	st->st_gid = x.stx_gid;
+	st->st_rdev = makedev(x.stx_rdev_major, x.stx_rdev_minor);
+	st->st_size = (off_t)x.stx_size;
+	st->st_blksize = x.stx_blksize;
+	st->st_blocks = (blkcnt_t)x.stx_blocks;
+	st->st_atim.tv_sec = x.stx_atime.tv_sec;
+	st->st_atim.tv_nsec = x.stx_atime.tv_nsec;
+	st->st_mtim.tv_sec = x.stx_mtime.tv_sec;
+	st->st_mtim.tv_nsec = x.stx_mtime.tv_nsec;
+	st->st_ctim.tv_sec = x.stx_ctime.tv_sec;
+	st->st_ctim.tv_nsec = x.stx_ctime.tv_nsec;
+	if (x.stx_mask & STATX_BTIME) {
+		id->birth.tv_sec = x.stx_btime.tv_sec;
+		id->birth.tv_nsec = x.stx_btime.tv_nsec;
+	}
+	/* only stx_attributes says whether this file is DAX: the mask has
+	 * the bit on every file system, tmpfs too */
+	if (x.stx_attributes_mask & STATX_ATTR_DAX)
+		id->dax = (x.stx_attributes & STATX_ATTR_DAX) != 0;
+	return 0;
 }
 
 /*
@@ -122,18 +158,76 @@ under_dax_path(int fd)
  * reported written (seen in the QEMU guest; see dirty.c).
  */
 static enum shim_class
-classify_uncached(int fd, const struct stat *st)
+classify_uncached(int fd, const struct stat *st, const struct shim_ident *id)
 {
-	if (shim_cfg.detect_real && is_real_dax(fd, st))
+	if (shim_cfg.detect_real && is_real_dax(fd, st, id))
 		return SHIM_REAL_DAX;
 	if (S_ISREG(st->st_mode) && under_dax_path(fd))
-		return !shim_cfg.detect_real && is_real_dax(fd, st) ?
+		return !shim_cfg.detect_real && is_real_dax(fd, st, id) ?
 			SHIM_REAL_DAX : SHIM_EMULATED_DAX;
 	return SHIM_NOT_DAX;
 }
 
+static bool
+ts_eq(struct timespec a, struct timespec b)
+{
+	return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec;
+}
+
+/*
+ * cached -- what the cache entry e may still say about the file (st, id),
+ * or -1: classify it again.
+ *
+ * The same inode: same birth time where the file system reports one
+ * (ext4, xfs, btrfs, tmpfs), else the same ctime, which every store
+ * through a shared mapping changes (a write fault updates mtime and
+ * ctime), so a file being written is classified afresh at each mmap.
+ *
+ * Then by class, each answer the cheap way that is still safe:
+ *  - not DAX: kept while ctime is unchanged or equal to mtime (the last
+ *    change of the inode was a write of data, which moves no file into a
+ *    DAX directory); a wrong "not DAX" would only hand the file to the
+ *    kernel, which is always durable.  Real DAX is read from this very
+ *    statx, never from the cache;
+ *  - real DAX: the statx says it again (a device: its rdev is its
+ *    identity);
+ *  - emulated: the path is read again every time: ctime ticks coarsely
+ *    on older kernels, and a rename out of the DAX directory must not keep
+ *    the file DAX (a wrong "emulated" would skip a real msync; with
+ *    PMEMSHIM_DAX=off, real DAX too is taken only inside the directory).
+ */
+static int
+cached(const struct cls_entry *e, int fd, const struct stat *st,
+		const struct shim_ident *id)
+{
+	bool birth = id->birth.tv_sec || id->birth.tv_nsec;
+	if (birth ? !ts_eq(e->birth, id->birth) : !ts_eq(e->ctime,
+			st->st_ctim))
+		return -1;
+	bool real_now = shim_cfg.detect_real && id->dax == 1 &&
+		S_ISREG(st->st_mode);
+	switch (e->cls) {
+	case SHIM_NOT_DAX:
+		if (real_now || !(ts_eq(e->ctime, st->st_ctim) ||
+				ts_eq(st->st_mtim, st->st_ctim)))
+			return -1;
+		return SHIM_NOT_DAX;
+	case SHIM_REAL_DAX:
+		if (S_ISREG(st->st_mode) && id->dax != 1)
+			return -1;
+		if (shim_cfg.detect_real)
+			return SHIM_REAL_DAX;
+		return under_dax_path(fd) ? SHIM_REAL_DAX : SHIM_NOT_DAX;
+	case SHIM_EMULATED_DAX:
+		if (real_now)
+			return -1;
+		return under_dax_path(fd) ? SHIM_EMULATED_DAX : SHIM_NOT_DAX;
+	}
+	return -1;
+}
+
 enum shim_class
-shim_classify(int fd, const struct stat *st)
+shim_classify(int fd, const struct stat *st, const struct shim_ident *id)
 {
 	struct cls_key key;
 	memset(&key, 0, sizeof(key));
@@ -142,20 +236,13 @@ shim_classify(int fd, const struct stat *st)
 	struct cls_entry *e;
 	pthread_mutex_lock(&Lock);
 	HASH_FIND(hh, Cache, &key, sizeof(key), e);
-	if (e && e->ctime.tv_sec == st->st_ctim.tv_sec &&
-			e->ctime.tv_nsec == st->st_ctim.tv_nsec) {
-		enum shim_class c = e->cls;
+	int hit = e ? cached(e, fd, st, id) : -1;
+	if (hit >= 0) {
 		pthread_mutex_unlock(&Lock);
-		/* ctime ticks coarsely: a rename out of the DAX directory in
-		 * the same tick keeps it, so the path is checked again --
-		 * a wrong "emulated" would skip a real msync (and with
-		 * PMEMSHIM_DAX=off, real DAX is taken only inside it) */
-		if ((c == SHIM_EMULATED_DAX || (c == SHIM_REAL_DAX &&
-				!shim_cfg.detect_real)) && !under_dax_path(fd))
-			c = SHIM_NOT_DAX;
-		return c;
+		return (enum shim_class)hit;
 	}
-	enum shim_class c = classify_uncached(fd, st);
+	enum shim_class c = classify_uncached(fd, st, id);
+	shim_count(ST_CLASSIFIED, 1);
 	if (!e) {
 		e = shim_alloc(sizeof(*e));
 		if (e) {
@@ -170,6 +257,7 @@ shim_classify(int fd, const struct stat *st)
 		}
 	}
 	if (e) {
+		e->birth = id->birth;
 		e->ctime = st->st_ctim;
 		e->cls = c;
 	}

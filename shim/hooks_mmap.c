@@ -503,12 +503,13 @@ mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 	shim_init();
 	enum shim_class cls = SHIM_NOT_DAX;
 	struct stat st;
+	struct shim_ident id;
 	shim_in_hook = 1;
 	if (shim_cfg.enabled && len && IS_ALIGNED((uintptr_t)off, Pagesize) &&
 			is_takeover_candidate(prot, flags, fd) &&
-			fstat(fd, &st) == 0 &&
+			shim_fstat(fd, &st, &id) == 0 &&
 			(S_ISREG(st.st_mode) || S_ISCHR(st.st_mode)))
-		cls = shim_classify(fd, &st);
+		cls = shim_classify(fd, &st, &id);
 	if (!over && cls == SHIM_NOT_DAX) {
 		shim_in_hook = 0;
 		errno = saved;

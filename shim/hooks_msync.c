@@ -545,16 +545,19 @@ flush_file(const struct stat *st, off_t off, size_t len,
 }
 
 /*
- * mapped_stat -- fd's fstat, when this process has shim mappings and is
- * not inside a hook: what the descriptor hooks below ask before they
- * flush.  errno is left as it was: the kernel call that follows sets it.
+ * mapped_stat -- fd's fstat (by shim_fstat: id, when not NULL, gets the
+ * rest), when this process has shim mappings and is not inside a hook:
+ * what the descriptor hooks below ask before they flush.  errno is left
+ * as it was: the kernel call that follows sets it.
  */
 static bool
-mapped_stat(int fd, struct stat *st)
+mapped_stat(int fd, struct stat *st, struct shim_ident *id)
 {
 	int saved = errno;
+	struct shim_ident unused;
 	bool ok = atomic_load_explicit(&shim_nmaps, memory_order_relaxed) >
-		0 && !shim_in_hook && fstat(fd, st) == 0;
+		0 && !shim_in_hook && shim_fstat(fd, st, id ? id : &unused) ==
+		0;
 	errno = saved;
 	return ok;
 }
@@ -567,7 +570,7 @@ static void
 sync_file(int fd)
 {
 	struct stat st;
-	if (mapped_stat(fd, &st))
+	if (mapped_stat(fd, &st, NULL))
 		flush_file(&st, 0, 0, ST_FSYNC_FLUSH);
 }
 
@@ -604,7 +607,7 @@ PUBLIC int
 syncfs(int fd)
 {
 	struct stat st;
-	if (mapped_stat(fd, &st))
+	if (mapped_stat(fd, &st, NULL))
 		(void) shim_flush_where(false, st.st_dev, ST_SYNC_FLUSH, NULL);
 	return (int)syscall(SYS_syncfs, fd);
 }
@@ -614,7 +617,7 @@ sync_file_range(int fd, off_t off, off_t len, unsigned int flags)
 {
 	struct stat st;
 	if ((flags & SYNC_FILE_RANGE_WRITE) && off >= 0 && len >= 0 &&
-			mapped_stat(fd, &st))
+			mapped_stat(fd, &st, NULL))
 		flush_file(&st, off, (size_t)len, ST_SYNC_FLUSH);
 	return (int)syscall(SYS_sync_file_range, fd, off, len, flags);
 }
@@ -634,10 +637,11 @@ static void
 before_layout_change(int fd)
 {
 	struct stat st;
-	if (mapped_stat(fd, &st) && S_ISREG(st.st_mode)) {
+	struct shim_ident id;
+	if (mapped_stat(fd, &st, &id) && S_ISREG(st.st_mode)) {
 		int saved = errno;
 		shim_in_hook = 1;
-		enum shim_class c = shim_classify(fd, &st);
+		enum shim_class c = shim_classify(fd, &st, &id);
 		shim_in_hook = 0;
 		errno = saved;
 		if (c == SHIM_REAL_DAX)

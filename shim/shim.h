@@ -64,12 +64,23 @@ enum shim_class {
 	SHIM_EMULATED_DAX,	/* under a PMEMSHIM_DAX_PATHS directory */
 };
 
+/* what statx tells about a file beyond its struct stat */
+struct shim_ident {
+	struct timespec birth;	/* {0, 0}: not reported */
+	int dax;		/* STATX_ATTR_DAX: 1 or 0, -1 not reported */
+};
 /*
- * shim_classify -- the class of the open file fd (st: its fstat), cached
- * per (device, inode) and revalidated by ctime, so that a reused inode
- * number is never trusted.
+ * shim_fstat -- fstat(fd, st) made by one statx, which also fills *id;
+ * fstat's result where statx fails (id then reports nothing).
  */
-enum shim_class shim_classify(int fd, const struct stat *st);
+int shim_fstat(int fd, struct stat *st, struct shim_ident *id);
+/*
+ * shim_classify -- the class of the open file fd (st, id: from
+ * shim_fstat), cached per (device, inode); a reused inode number is never
+ * trusted (classify.c: cached).
+ */
+enum shim_class shim_classify(int fd, const struct stat *st,
+	const struct shim_ident *id);
 /* Granularity of real-DAX mappings once decided (sysfs read once). */
 extern enum pmem2_granularity shim_real_gran;
 /* fork: 0 prepare, 1 parent, 2 child (init.c registers them) */
@@ -385,6 +396,8 @@ enum shim_counter {
 				 * ranges: those are no longer flushed */
 	ST_PROTECT_RESTORES,	/* mprotect giving access back: flushed
 				 * again */
+	ST_CLASSIFIED,		/* files classified (the cache could not
+				 * answer: classify.c) */
 	ST_NCOUNTERS
 };
 

@@ -172,6 +172,7 @@ static const char *const Names[ST_NCOUNTERS] = {
 	[ST_UNMAPS] = "unmaps_of_dax_ranges",
 	[ST_PROTECT_DROPS] = "protects_dropping_dax_ranges",
 	[ST_PROTECT_RESTORES] = "protects_restoring_dax_ranges",
+	[ST_CLASSIFIED] = "files_classified",
 };
 
 

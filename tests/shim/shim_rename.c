@@ -3,11 +3,99 @@
  * shim_rename.c -- a mapped file renamed over another (how tdb and others
  * replace a database) keeps being served; the replaced file's inode, once
  * reused, is classified afresh; a file moved out of the (emulated) DAX
- * directory is not DAX for new mappings.
+ * directory is not DAX for new mappings; the classification cache.
  */
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <time.h>
+
 #include "shim_test.h"
 
 #define PG 4096
+
+/* nap -- past a coarse ctime tick (4 ms at HZ=250) */
+static void
+nap(void)
+{
+	struct timespec t = { 0, 20 * 1000 * 1000 };
+	nanosleep(&t, NULL);
+}
+
+/*
+ * remap_written -- write fd's file (through a mapping and pwrite, which
+ * both move its ctime), then map it again: returns how many
+ * classifications that new mapping cost; *gran: its granularity.
+ */
+static unsigned long
+remap_written(int fd, int *gran)
+{
+	struct stat a, b;
+	FATAL(fstat(fd, &a) == 0);
+	nap();
+	char *m = mmap(NULL, 4 * PG, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+			0);
+	FATAL(m != MAP_FAILED);
+	m[1] = 'w';
+	FATAL(munmap(m, 4 * PG) == 0);
+	FATAL(pwrite(fd, "p", 1, 2) == 1);
+	FATAL(fstat(fd, &b) == 0);
+	FATAL(a.st_ctim.tv_sec != b.st_ctim.tv_sec ||
+		a.st_ctim.tv_nsec != b.st_ctim.tv_nsec);
+	unsigned long n = ctr("files_classified");
+	m = mmap(NULL, 4 * PG, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	FATAL(m != MAP_FAILED);
+	*gran = Gran(m);
+	FATAL(munmap(m, 4 * PG) == 0);
+	return ctr("files_classified") - n;
+}
+
+/*
+ * reclassified -- how many classifications a mapping of fd's file costs
+ * after a write: none where the file system reports birth times (an
+ * inode is known by it), one where the ctime must do (tmpfs before Linux
+ * 6.x reports none; every write moves ctime)
+ */
+static unsigned long
+reclassified(int fd)
+{
+	struct statx x;
+	FATAL(statx(fd, "", AT_EMPTY_PATH, STATX_BTIME, &x) == 0);
+	return (x.stx_mask & STATX_BTIME) ? 0 : 1;
+}
+
+/*
+ * cache -- the classification cache (classify.c) answers for a file that
+ * was written since its last mmap, DAX or not; a file renamed into the
+ * DAX directory is classified again, and is DAX.
+ */
+static void
+cache(const char *dax, const char *plain)
+{
+	char p[512], in[512];
+	int g;
+	int fd = make_file(dax, "cached-dax", 4 * PG, 'c', p);
+	CHECK(remap_written(fd, &g) == reclassified(fd) && g >= 0);
+	close(fd);
+	unlink(p);
+	fd = make_file(plain, "cached", 4 * PG, 'c', p);
+	CHECK(remap_written(fd, &g) == reclassified(fd) && g == -1);
+	if (Real_dax) {		/* no rename across file systems */
+		unlink(p);
+	} else {
+		nap();		/* the rename's ctime differs from mtime */
+		snprintf(in, sizeof(in), "%s/cached", dax);
+		FATAL(rename(p, in) == 0);
+		unsigned long n = ctr("files_classified");
+		char *m = mmap(NULL, 4 * PG, PROT_READ | PROT_WRITE,
+				MAP_SHARED, fd, 0);
+		FATAL(m != MAP_FAILED);
+		CHECK(Gran(m) >= 0);
+		CHECK(ctr("files_classified") == n + 1);
+		munmap(m, 4 * PG);
+		unlink(in);
+	}
+	close(fd);
+}
 
 int
 main(void)
@@ -61,6 +149,7 @@ main(void)
 	close(fb);
 	close(fn);
 	unlink(out);
+	cache(dax, plain);
 	rmdir(plain);
 	return finish();
 }

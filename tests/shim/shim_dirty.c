@@ -180,6 +180,12 @@ past_eof(const char *dax)
 	const size_t big = 64u << 20, mib = 1u << 20;
 	char path[512];
 	int fd = make_file(dax, "past-eof", 3 * mib, 'e', path);
+	/* the shim's first mapping of a file allocates (its class cache
+	 * entry), which under ASan can map a new allocator region and its
+	 * page tables: not what is measured here (markers over the 64 MiB
+	 * would be 128 KiB; 8-12 KiB are made, 20-28 under ASan) */
+	char *once = mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	FATAL(once != MAP_FAILED && munmap(once, PG) == 0);
 	long pte0 = vm_pte_kb();
 	char *m = mmap(NULL, big, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	FATAL(m != MAP_FAILED && registered(m));
@@ -193,7 +199,7 @@ past_eof(const char *dax)
 	m[3 * mib - PG] = 'x';
 	CHECK(scans_by(msync, m, big, MS_SYNC, &fl) == 2 && fl == 2 * PG);
 	CHECK(flushed_by(msync, m, big, MS_SYNC) == 0);
-	CHECK(vm_pte_kb() - pte0 < 32);
+	CHECK(vm_pte_kb() - pte0 < 64);
 	FATAL(ftruncate(fd, 5 * mib) == 0);
 	m[4 * mib + 5] = 'y';		/* past the old end */
 	CHECK(flushed_by(msync, m, big, MS_SYNC) == PG);
@@ -205,7 +211,7 @@ past_eof(const char *dax)
 	m[2 * PG] = 'w';
 	CHECK(flushed_by(fsync_op, &fd, 0, 0) == 2 * PG);
 	CHECK(flushed_by(msync, m, big, MS_SYNC) == 0);
-	CHECK(vm_pte_kb() - pte0 < 32);
+	CHECK(vm_pte_kb() - pte0 < 64);
 	char back[1];
 	CHECK(pread(fd, back, 1, 4 * mib + 7) == 1 && back[0] == 'z');
 	CHECK(munmap(m, big) == 0);

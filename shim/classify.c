@@ -189,8 +189,8 @@ ts_eq(struct timespec a, struct timespec b)
  *    DAX directory); a wrong "not DAX" would only hand the file to the
  *    kernel, which is always durable.  Real DAX is read from this very
  *    statx, never from the cache;
- *  - real DAX: the statx says it again (a device: its rdev is its
- *    identity);
+ *  - real DAX: the statx says it again, where it reports the attribute
+ *    (a device: its rdev is its identity);
  *  - emulated: the path is read again every time: ctime ticks coarsely
  *    on older kernels, and a rename out of the DAX directory must not keep
  *    the file DAX (a wrong "emulated" would skip a real msync; with
@@ -213,7 +213,9 @@ cached(const struct cls_entry *e, int fd, const struct stat *st,
 			return -1;
 		return SHIM_NOT_DAX;
 	case SHIM_REAL_DAX:
-		if (S_ISREG(st->st_mode) && id->dax != 1)
+		/* before Linux 5.8 statx reports no DAX attribute (-1): the
+		 * MAP_SYNC probe that found it is not made again */
+		if (S_ISREG(st->st_mode) && id->dax == 0)
 			return -1;
 		if (shim_cfg.detect_real)
 			return SHIM_REAL_DAX;

@@ -324,10 +324,13 @@ main(void)
 	(void) flushed_by(msync, d, NPG * PG, MS_SYNC);
 
 	/* the kernel writing into the mapping (read(2)) is recorded too */
-	int src_fd = make_file(plain_dir(), "dirty-src", PG, 'r', NULL);
+	char srcp[512];
+	int src_fd = make_file(plain_dir(), "dirty-src", PG, 'r', srcp);
 	CHECK(pread(src_fd, d + 40 * PG, PG, 0) == PG);
 	CHECK(flushed_by(msync, d, NPG * PG, MS_SYNC) == PG);
 	close(src_fd);
+	unlink(srcp);
+	rmdir(plain_dir());
 
 	/* MS_ASYNC starts the flush but keeps the page for MS_SYNC */
 	d[9 * PG] = 'c';

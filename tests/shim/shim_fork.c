@@ -118,6 +118,7 @@ main(void)
 	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	close(rfd);
 	unlink(rpath);
+	rmdir(plain_dir());
 	munmap(d, len);
 	close(fd);
 	unlink(path);

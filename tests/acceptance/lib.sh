@@ -91,9 +91,8 @@ bench_ratio() {
 		in_dax "$WORK/bench-shim" "$@" > /dev/null 2>&1 ||
 			fail "$_name: timed run with the shim"
 		_t2=$(now_ns)
-		(cd "$WORK/bench-byte" && LD_PRELOAD="$SHIM" \
-			PMEMSHIM_DAX_PATHS="$WORK/bench-byte" \
-			PMEMSHIM_GRANULARITY=BYTE "$@") > /dev/null 2>&1 ||
+		(export PMEMSHIM_GRANULARITY=BYTE
+			in_dax "$WORK/bench-byte" "$@") > /dev/null 2>&1 ||
 			fail "$_name: timed run with the shim at BYTE granularity"
 		_t3=$(now_ns)
 		echo "$((_t1 - _t0)) $((_t2 - _t1)) $((_t3 - _t2))" >> "$WORK/times"

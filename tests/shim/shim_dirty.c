@@ -168,11 +168,11 @@ vm_pte_kb(void)
  * a 0.5 MiB file): only the pages inside the file are protected when it
  * is made (a file of more than 2 MiB: see dirty.c), and no msync fills
  * the page tables of the rest with protection markers (64 MiB of them are
- * 128 KiB of page tables, VmPTE).  The pages
- * the file grows into are found when written, and a page there that was
- * only read is flushed once (it was never protected).  The file starts at
- * 3 MiB: its protected part is scanned by the kernel's "written only"
- * path (more than 2 MiB), the rest by the other one.
+ * 128 KiB of page tables, VmPTE).  The pages the file grows into are
+ * found when written, and a page there that was only read is flushed once
+ * (it was never protected).  The file starts at 3 MiB: its protected part
+ * is scanned by the kernel's "written only" path (more than 2 MiB), the
+ * rest by the other one.
  */
 static void
 past_eof(const char *dax)

@@ -21,6 +21,19 @@ nap(void)
 	nanosleep(&t, NULL);
 }
 
+/* new_gran -- the granularity a new 4-page mapping of fd gets (-1: not
+ * taken over) */
+static int
+new_gran(int fd)
+{
+	char *m = mmap(NULL, 4 * PG, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+			0);
+	FATAL(m != MAP_FAILED);
+	int g = Gran(m);
+	FATAL(munmap(m, 4 * PG) == 0);
+	return g;
+}
+
 /*
  * remap_written -- write fd's file (through a mapping and pwrite, which
  * both move its ctime), then map it again: returns how many
@@ -42,18 +55,15 @@ remap_written(int fd, int *gran)
 	FATAL(a.st_ctim.tv_sec != b.st_ctim.tv_sec ||
 		a.st_ctim.tv_nsec != b.st_ctim.tv_nsec);
 	unsigned long n = ctr("files_classified");
-	m = mmap(NULL, 4 * PG, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	FATAL(m != MAP_FAILED);
-	*gran = Gran(m);
-	FATAL(munmap(m, 4 * PG) == 0);
+	*gran = new_gran(fd);
 	return ctr("files_classified") - n;
 }
 
 /*
  * reclassified -- how many classifications a mapping of fd's file costs
  * after a write: none where the file system reports birth times (an
- * inode is known by it), one where the ctime must do (tmpfs before Linux
- * 6.x reports none; every write moves ctime)
+ * inode is known by it), one where it reports none and the ctime must do
+ * (every write moves ctime)
  */
 static unsigned long
 reclassified(int fd)
@@ -86,12 +96,8 @@ cache(const char *dax, const char *plain)
 		snprintf(in, sizeof(in), "%s/cached", dax);
 		FATAL(rename(p, in) == 0);
 		unsigned long n = ctr("files_classified");
-		char *m = mmap(NULL, 4 * PG, PROT_READ | PROT_WRITE,
-				MAP_SHARED, fd, 0);
-		FATAL(m != MAP_FAILED);
-		CHECK(Gran(m) >= 0);
+		CHECK(new_gran(fd) >= 0);
 		CHECK(ctr("files_classified") == n + 1);
-		munmap(m, 4 * PG);
 		unlink(in);
 	}
 	close(fd);
@@ -136,11 +142,7 @@ main(void)
 	} else {
 		snprintf(out, sizeof(out), "%s/moved", plain);
 		FATAL(rename(b, out) == 0);
-		char *mo = mmap(NULL, 4 * PG, PROT_READ | PROT_WRITE,
-				MAP_SHARED, fn, 0);
-		FATAL(mo != MAP_FAILED);
-		CHECK(Gran(mo) == -1);
-		munmap(mo, 4 * PG);
+		CHECK(new_gran(fn) == -1);
 	}
 	CHECK(Gran(ma) >= 0);	/* the existing mapping is unchanged */
 	munmap(ma, 4 * PG);

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -31,6 +32,8 @@ static bool Hash_oom;	/* Lock */
 #ifndef STATX_ATTR_DAX
 #define STATX_ATTR_DAX 0x00200000
 #endif
+#define TMPFS_MAGIC 0x01021994	/* <linux/magic.h> */
+#define RAMFS_MAGIC 0x858458f6
 
 struct cls_key {
 	dev_t dev;
@@ -42,6 +45,7 @@ struct cls_entry {
 	struct timespec birth;	/* {0, 0}: the file system reports none */
 	struct timespec ctime;	/* when it was last classified */
 	enum shim_class cls;
+	bool memfs;		/* emulated, on tmpfs or ramfs (cached) */
 	UT_hash_handle hh;
 };
 
@@ -168,6 +172,15 @@ classify_uncached(int fd, const struct stat *st, const struct shim_ident *id)
 	return SHIM_NOT_DAX;
 }
 
+/* on_memfs -- is fd's file on tmpfs or ramfs (nothing there is durable) */
+static bool
+on_memfs(int fd)
+{
+	struct statfs f;
+	return fstatfs(fd, &f) == 0 && ((unsigned long)f.f_type ==
+		TMPFS_MAGIC || (unsigned long)f.f_type == RAMFS_MAGIC);
+}
+
 static bool
 ts_eq(struct timespec a, struct timespec b)
 {
@@ -191,10 +204,15 @@ ts_eq(struct timespec a, struct timespec b)
  *    statx, never from the cache;
  *  - real DAX: the statx says it again, where it reports the attribute
  *    (a device: its rdev is its identity);
- *  - emulated: the path is read again every time: ctime ticks coarsely
- *    on older kernels, and a rename out of the DAX directory must not keep
- *    the file DAX (a wrong "emulated" would skip a real msync; with
- *    PMEMSHIM_DAX=off, real DAX too is taken only inside the directory).
+ *  - emulated: on a disk file system, the path is read again every time:
+ *    ctime ticks coarsely on older kernels, and a rename out of the DAX
+ *    directory must not keep the file DAX (a wrong "emulated" would skip
+ *    a real msync; with PMEMSHIM_DAX=off, real DAX too is taken only
+ *    inside the directory).  On a memory file system (tmpfs, ramfs) the
+ *    answer is kept for the life of the inode (its birth time): there the
+ *    kernel's msync and fsync write nothing anywhere, so a file moved out
+ *    and still served in user space loses nothing, and the readlink
+ *    (3-4 us, most of the cost of a cached mmap) is saved.
  */
 static int
 cached(const struct cls_entry *e, int fd, const struct stat *st,
@@ -223,6 +241,8 @@ cached(const struct cls_entry *e, int fd, const struct stat *st,
 	case SHIM_EMULATED_DAX:
 		if (real_now)
 			return -1;
+		if (e->memfs && birth)
+			return SHIM_EMULATED_DAX;
 		return under_dax_path(fd) ? SHIM_EMULATED_DAX : SHIM_NOT_DAX;
 	}
 	return -1;
@@ -262,6 +282,7 @@ shim_classify(int fd, const struct stat *st, const struct shim_ident *id)
 		e->birth = id->birth;
 		e->ctime = st->st_ctim;
 		e->cls = c;
+		e->memfs = c == SHIM_EMULATED_DAX && on_memfs(fd);
 	}
 	pthread_mutex_unlock(&Lock);
 	shim_log(2, "file %lu:%lu is %s", (unsigned long)st->st_dev,

@@ -33,6 +33,7 @@
 #endif
 
 _Atomic long shim_nmaps;
+_Atomic bool shim_flushing_maps;
 _Atomic bool shim_pkeys_used;
 
 static struct shim_map *Free_maps;	/* guarded by Alloc_lock */
@@ -481,6 +482,10 @@ take_over(void *addr, size_t len, int prot, int flags, int fd, off_t off,
 			s->protected_end = (uintptr_t)p + protect;
 			shim_count(ST_MAPS_TRACKED, 1);
 		}
+		if (s->m.effective_granularity != PMEM2_GRANULARITY_BYTE &&
+				!atomic_load_explicit(&shim_flushing_maps,
+					memory_order_relaxed))
+			atomic_store(&shim_flushing_maps, true);
 		atomic_fetch_add(&shim_nmaps, 1);
 		shim_count(ST_MAPS_TAKEN, 1);
 		if (cls == SHIM_REAL_DAX)

@@ -247,6 +247,12 @@ int shim_each_overlap(uintptr_t lo, uintptr_t hi,
 
 /* Number of live shim mappings (fsync's fast exit). */
 extern _Atomic long shim_nmaps;
+/*
+ * Set once a shim mapping that needs cache flushes (granularity above
+ * BYTE) was made, never cleared: until then fsync and its kin need no
+ * file look-up, only a fence (hooks_msync.c, mapped_stat).
+ */
+extern _Atomic bool shim_flushing_maps;
 
 /* ---- msync / flushing (hooks_msync.c) ------------------------------ */
 

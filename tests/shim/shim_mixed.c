@@ -48,12 +48,20 @@ main(void)
 	CHECK(ctr("msync_bytes_flushed") - fl == flushed_bytes(sh,
 		(Real_dax || tracking_expected() ? 1 : 2) * PG, 2 * PG));
 
-	/* fsync / fdatasync of a DAX file flushes its mappings */
+	/*
+	 * fsync / fdatasync of a DAX file flushes its mappings.  Where every
+	 * shim mapping has BYTE granularity there is nothing to flush: a
+	 * fence, no look-up of the file, not counted (hooks_msync.c,
+	 * mapped_stat).
+	 */
+	unsigned long per = Gran(sh) == 0 /* BYTE */ ? 0 : 1;
+	printf("%s granularity: fsync %s\n", per ? "CACHE_LINE" : "BYTE",
+		per ? "flushes" : "fences");
 	unsigned long fs = ctr("fsync_flushes");
 	sh[3 * PG] = 'Y';
 	CHECK(fsync(fd) == 0);
 	CHECK(fdatasync(fd) == 0);
-	CHECK(ctr("fsync_flushes") == fs + 2);
+	CHECK(ctr("fsync_flushes") == fs + 2 * per);
 	CHECK(pread(fd, &c, 1, 3 * PG) == 1 && c == 'Y');
 	CHECK(fsync(-1) == -1 && errno == EBADF);
 
@@ -70,7 +78,7 @@ main(void)
 	}
 	sh[4 * PG] = 'Z';
 	CHECK(fsync(fd) == 0);
-	CHECK(ctr("fsync_flushes") == fs + 3);
+	CHECK(ctr("fsync_flushes") == fs + 3 * per);
 	for (int i = 0; i < NOTHER; i++)
 		munmap(other[i], PG);
 	close(ofd);
@@ -80,7 +88,7 @@ main(void)
 	munmap(pv, 8 * PG);
 	munmap(ro, 8 * PG);
 	/* no mapping left: fsync is just the kernel's */
-	CHECK(fsync(fd) == 0 && ctr("fsync_flushes") == fs + 3);
+	CHECK(fsync(fd) == 0 && ctr("fsync_flushes") == fs + 3 * per);
 	close(fd);
 	unlink(path);
 	return finish();

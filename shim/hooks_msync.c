@@ -546,28 +546,18 @@ flush_file(const struct stat *st, off_t off, size_t len,
 
 /*
  * mapped_stat -- fd's fstat (by shim_fstat: id, when not NULL, gets the
- * rest), when this process has shim mappings that may need flushing and
- * is not inside a hook: what the descriptor hooks below ask before they
- * flush.  While every shim mapping made so far has BYTE granularity
- * (eADR, or PMEMSHIM_GRANULARITY=BYTE) there is nothing to flush, and no
- * need to know fd's file: a fence orders the non-temporal stores, and
- * the answer is false (tdbtool at BYTE: 1 200 fdatasync calls, each one
- * statx less).  errno is left as it was: the kernel call that follows
- * sets it.
+ * rest), when this process has shim mappings and is not inside a hook:
+ * what the descriptor hooks below ask before they flush.  errno is left
+ * as it was: the kernel call that follows sets it.
  */
 static bool
 mapped_stat(int fd, struct stat *st, struct shim_ident *id)
 {
-	if (atomic_load_explicit(&shim_nmaps, memory_order_relaxed) == 0 ||
-			shim_in_hook)
-		return false;
-	if (!atomic_load_explicit(&shim_flushing_maps, memory_order_relaxed)) {
-		atomic_thread_fence(memory_order_seq_cst);
-		return false;
-	}
 	int saved = errno;
 	struct shim_ident unused;
-	bool ok = shim_fstat(fd, st, id ? id : &unused) == 0;
+	bool ok = atomic_load_explicit(&shim_nmaps, memory_order_relaxed) >
+		0 && !shim_in_hook && shim_fstat(fd, st, id ? id : &unused) ==
+		0;
 	errno = saved;
 	return ok;
 }
@@ -575,10 +565,21 @@ mapped_stat(int fd, struct stat *st, struct shim_ident *id)
 /*
  * sync_file -- fsync/fdatasync of a file with shim mappings: flush them
  * all first (on emulated DAX the kernel knows nothing of those stores).
+ * While every shim mapping made so far has BYTE granularity (eADR, or
+ * PMEMSHIM_GRANULARITY=BYTE) there is nothing to flush, and no need to
+ * know fd's file: a fence orders the non-temporal stores, and the call
+ * is not counted (tdbtool at BYTE granularity: 1 200 fdatasync calls,
+ * each one statx less).
  */
 static void
 sync_file(int fd)
 {
+	if (atomic_load_explicit(&shim_nmaps, memory_order_relaxed) > 0 &&
+			!atomic_load_explicit(&shim_flushing_maps,
+				memory_order_relaxed)) {
+		atomic_thread_fence(memory_order_seq_cst);
+		return;
+	}
 	struct stat st;
 	if (mapped_stat(fd, &st, NULL))
 		flush_file(&st, 0, 0, ST_FSYNC_FLUSH);

@@ -249,8 +249,8 @@ int shim_each_overlap(uintptr_t lo, uintptr_t hi,
 extern _Atomic long shim_nmaps;
 /*
  * Set once a shim mapping that needs cache flushes (granularity above
- * BYTE) was made, never cleared: until then fsync and its kin need no
- * file look-up, only a fence (hooks_msync.c, mapped_stat).
+ * BYTE) was made, never cleared: until then fsync and fdatasync need no
+ * file look-up, only a fence (hooks_msync.c, sync_file).
  */
 extern _Atomic bool shim_flushing_maps;
 

@@ -2,6 +2,7 @@
 /* classify.c -- is a file real DAX, emulated DAX or neither; cached. */
 #include <errno.h>
 #include <limits.h>
+#include <linux/magic.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -32,8 +33,6 @@ static bool Hash_oom;	/* Lock */
 #ifndef STATX_ATTR_DAX
 #define STATX_ATTR_DAX 0x00200000
 #endif
-#define TMPFS_MAGIC 0x01021994	/* <linux/magic.h> */
-#define RAMFS_MAGIC 0x858458f6
 
 struct cls_key {
 	dev_t dev;

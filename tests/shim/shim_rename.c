@@ -6,6 +6,7 @@
  * directory is not DAX for new mappings; the classification cache.
  */
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <stdbool.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -29,8 +30,8 @@ on_memfs(const char *dir)
 {
 	struct statfs f;
 	FATAL(statfs(dir, &f) == 0);
-	return (unsigned long)f.f_type == 0x01021994 ||	/* TMPFS_MAGIC */
-		(unsigned long)f.f_type == 0x858458f6;	/* RAMFS_MAGIC */
+	return (unsigned long)f.f_type == TMPFS_MAGIC ||
+		(unsigned long)f.f_type == RAMFS_MAGIC;
 }
 
 /* new_gran -- the granularity a new 4-page mapping of fd gets (-1: not

@@ -14,6 +14,9 @@ struct pmem2_map {
 	size_t reserved_length;	/* address space owned, page-rounded */
 	size_t content_length;	/* what pmem2_map_get_size() reports */
 	enum pmem2_granularity effective_granularity;
+	/* what the persist functions act at: effective_granularity with
+	 * PMEM_NO_FLUSH applied (persist_set_fns); the shim flushes by it */
+	enum pmem2_granularity persist_granularity;
 	struct pmem2_vm_reservation *reserv;	/* NULL: standalone */
 	struct pmem2_source source;	/* copy; fd not to be used after map */
 	bool from_existing;	/* pmem2_map_delete must not unmap it */

@@ -18,9 +18,10 @@ struct pmem2_map;
 void persist_init(void);
 
 /*
- * persist_set_fns -- fill map->persist_fn ... map->memset_fn for
- * map->effective_granularity (PAGE: msync based; CACHE_LINE: cache-line
- * flush + SFENCE; BYTE: drain only).
+ * persist_set_fns -- fill map->persist_fn ... map->memset_fn and
+ * map->persist_granularity for map->effective_granularity and
+ * PMEM_NO_FLUSH (PAGE: msync based; CACHE_LINE: cache-line flush +
+ * SFENCE; BYTE: drain only).
  */
 void persist_set_fns(struct pmem2_map *map);
 

@@ -119,7 +119,7 @@ copy_slow(void *d, const void *s, size_t n, int move, void *ip)
 	shim_count(ST_COPY_BYTES, n);
 	if (shim_cfg.stats)
 		site(ip, n);
-	enum pmem2_granularity g = m->m.effective_granularity;
+	enum pmem2_granularity g = m->m.persist_granularity;
 	size_t min = g == PMEM2_GRANULARITY_BYTE && m->cls ==
 		SHIM_EMULATED_DAX ? MOVER_MIN_DRAM : MOVER_MIN;
 	if (!(n >= min && shim_cfg.memcpy_nt && g != PMEM2_GRANULARITY_PAGE))

@@ -475,14 +475,14 @@ take_over(void *addr, size_t len, int prot, int flags, int fd, off_t off,
 			(st->st_size - off), Pagesize) : 0;
 		if (protect > map_len)
 			protect = map_len;
-		if (cls == SHIM_EMULATED_DAX && s->m.effective_granularity ==
+		if (cls == SHIM_EMULATED_DAX && s->m.persist_granularity ==
 				PMEM2_GRANULARITY_CACHE_LINE &&
 				shim_dirty_track(p, map_len, &protect)) {
 			s->tracked = true;
 			s->protected_end = (uintptr_t)p + protect;
 			shim_count(ST_MAPS_TRACKED, 1);
 		}
-		if (s->m.effective_granularity != PMEM2_GRANULARITY_BYTE &&
+		if (s->m.persist_granularity != PMEM2_GRANULARITY_BYTE &&
 				!atomic_load_explicit(&shim_flushing_maps,
 					memory_order_relaxed))
 			atomic_store(&shim_flushing_maps, true);
@@ -491,9 +491,13 @@ take_over(void *addr, size_t len, int prot, int flags, int fd, off_t off,
 		if (cls == SHIM_REAL_DAX)
 			shim_count(ST_MAPS_REAL, 1);
 	}
-	shim_log(3, "mmap(%p, %zu, fd %d, off %lld) = %p: %s", addr, len, fd,
-		(long long)off, p, ret ? "left to the kernel (no MAP_SYNC)" :
-		map_granularity_name(s->m.effective_granularity));
+	shim_log(3, "mmap(%p, %zu, fd %d, off %lld) = %p: %s%s", addr, len,
+		fd, (long long)off, p, ret ? "left to the kernel (no MAP_SYNC)" :
+		map_granularity_name(s->m.effective_granularity),
+		ret || s->m.persist_granularity ==
+		s->m.effective_granularity ? "" : s->m.persist_granularity ==
+		PMEM2_GRANULARITY_BYTE ? ", not flushed (PMEM_NO_FLUSH=1)" :
+		", flushed all the same (PMEM_NO_FLUSH=0)");
 	return p;
 }
 
@@ -887,7 +891,8 @@ pkey_mprotect(void *addr, size_t len, int prot, int pkey)
 
 /*
  * pmemshim_mapping_granularity -- introspection (PMEMSHIM_1.0): the
- * pmem2_granularity the shim serves addr with, or -1 when addr is not in a
+ * pmem2_granularity the shim serves addr with (its flushes: PMEM_NO_FLUSH
+ * applied to the mapping's store granularity), or -1 when addr is not in a
  * mapping the shim took over (its msync then goes to the kernel).
  */
 PUBLIC int
@@ -898,5 +903,5 @@ pmemshim_mapping_granularity(const void *addr)
 	if (!registry_lookup(addr, &e) ||
 			!shim_flushable(s = shim_map_of(&e)))
 		return -1;
-	return (int)s->m.effective_granularity;
+	return (int)s->m.persist_granularity;
 }

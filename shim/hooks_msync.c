@@ -225,7 +225,7 @@ static int
 flush_resident(struct shim_map *s, uintptr_t lo, uintptr_t hi, int flags,
 		size_t *flushed, size_t *skipped)
 {
-	if (s->m.effective_granularity == PMEM2_GRANULARITY_BYTE) {
+	if (s->m.persist_granularity == PMEM2_GRANULARITY_BYTE) {
 		*flushed += hi - lo;	/* stores are durable once visible */
 		return 0;
 	}

@@ -6,6 +6,26 @@
  */
 #include "shim_test.h"
 
+/*
+ * expected_gran -- the granularity the shim should serve d with, from the
+ * environment alone, or -1 when that cannot tell (real DAX: the platform
+ * decides).  PMEMSHIM_GRANULARITY sets emulated DAX's; PMEM_NO_FLUSH=1
+ * turns CACHE_LINE into BYTE (no flushes), PMEM_NO_FLUSH=0 BYTE into
+ * CACHE_LINE (flushes all the same), as for the pmem2 API.
+ */
+static int
+expected_gran(void)
+{
+	const char *g = getenv("PMEMSHIM_GRANULARITY");
+	const char *nf = getenv("PMEM_NO_FLUSH");
+	int byte = g && strcasecmp(g, "BYTE") == 0;
+	if (nf && strcmp(nf, "1") == 0)
+		return 0;
+	if (nf && strcmp(nf, "0") == 0)
+		return 1;
+	return Real_dax ? -1 : !byte;
+}
+
 int
 main(void)
 {
@@ -44,6 +64,7 @@ main(void)
 	/* a DAX-path file: taken over */
 	unsigned long taken0 = ctr("maps_taken_over");
 	unsigned long real0 = ctr("maps_taken_real_dax");
+	unsigned long tracked0 = ctr("maps_dirty_tracked");
 	int fd = make_file(dax, "basic", len, 'd', dpath);
 	char *d = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	FATAL(d != MAP_FAILED);
@@ -51,6 +72,13 @@ main(void)
 	/* counted as real DAX only when the kernel says so */
 	CHECK(ctr("maps_taken_real_dax") == real0 + (Real_dax ? 1 : 0));
 	CHECK(Gran(d) >= 0);
+	int want = expected_gran();
+	printf("served at %d (expected %d)\n", Gran(d), want);
+	CHECK(want < 0 || Gran(d) == want);
+	/* written pages are tracked where cache lines are flushed, and only
+	 * on emulated DAX (tmpfs) */
+	CHECK(ctr("maps_dirty_tracked") == tracked0 + (!Real_dax &&
+		Gran(d) == 1 && tracking_expected()));
 	CHECK(Gran(d + len - 1) >= 0);
 	CHECK(Gran(d + len) == -1);
 

@@ -54,6 +54,25 @@ shim_flush_runs(struct shim_map *s, uintptr_t a, const unsigned char *vec,
 }
 
 /*
+ * REPROTECT_MIN -- an msync of a range no larger than this leaves the
+ * written pages it finds unprotected (MS_KEEP_WRITTEN): they stay
+ * "written", so every later flush of them includes them again (never
+ * misses them) until an msync of a larger range, an fsync or a sync
+ * protects them.  A program msyncs a few pages because it has just
+ * written them and will write them again (a log's tail, a record updated
+ * in place).  Protecting them again costs a write-protect fault at that
+ * next store (~1.1 us here) and ~0.3 us more in the scan; leaving them
+ * costs a flush of clean lines (~0.1-0.3 us a page) where a later msync
+ * finds them unwritten.  Measured here, one page stored to and msynced in
+ * a loop: 2.6 -> 1.25 us a cycle (msync alone 1.52 -> 1.22 us); one
+ * written page msynced again and again with no store: 0.87 -> 1.19 us;
+ * 16 such pages: 0.91 -> 2.44 us.
+ */
+#define REPROTECT_MIN (64u << 10)
+/* a flag of ours, beside msync's own: flush, protect nothing again */
+#define MS_KEEP_WRITTEN 0x100
+
+/*
  * flush_mincore -- flush_resident's mincore walk, in a frame of its own:
  * its 4 KiB vector (16 MiB per call) stays off the stack of the tracked
  * and BYTE paths, so a program msyncing from a small (coroutine) stack
@@ -70,7 +89,7 @@ flush_mincore(struct shim_map *s, uintptr_t lo, uintptr_t hi, int flags,
 		if (chunk > VEC_PAGES * Pagesize)
 			chunk = VEC_PAGES * Pagesize;
 		if (mincore((void *)lo, chunk, vec)) {
-			if (os_msync((void *)lo, chunk, flags))
+			if (os_msync((void *)lo, chunk, flags & ~MS_KEEP_WRITTEN))
 				ret = -1;
 			lo += chunk;
 			continue;
@@ -182,7 +201,7 @@ static int
 flush_tracked(struct shim_map *s, uintptr_t lo, uintptr_t hi, int flags,
 		bool one, size_t *flushed, size_t *skipped)
 {
-	bool reprotect = !(flags & MS_ASYNC);
+	bool reprotect = !(flags & (MS_ASYNC | MS_KEEP_WRITTEN));
 	size_t done = 0;
 	uintptr_t stop;
 	int r = shim_dirty_flush(s, lo, hi, reprotect,
@@ -435,7 +454,8 @@ static int
 serve(struct shim_map *s, uintptr_t lo, uintptr_t hi, int flags)
 {
 	size_t flushed = 0, skipped = 0;
-	int ret = flush_resident(s, lo, hi, flags, &flushed, &skipped);
+	int ret = flush_resident(s, lo, hi, hi - lo <= REPROTECT_MIN ?
+			flags | MS_KEEP_WRITTEN : flags, &flushed, &skipped);
 	if (atomic_load_explicit(&shim_nmaps, memory_order_relaxed) > 1) {
 		struct file_ctx c = { .dev = s->dev, .ino = s->ino,
 			.off = s->base_off + (off_t)(lo - s->base),

@@ -272,6 +272,13 @@ main(void)
 	d[200 * PG] = 'b';
 	CHECK(flushed_by(msync, d, 100 * PG, MS_SYNC) == 0);
 	CHECK(flushed_by(msync, d + 200 * PG, PG, MS_SYNC) == PG);
+	/* an msync of so few pages (REPROTECT_MIN, hooks_msync.c) leaves
+	 * them written: the next one flushes the page again; an msync of a
+	 * larger range protects it, and then nothing is left */
+	CHECK(flushed_by(msync, d + 200 * PG, PG, MS_SYNC) == PG);
+	CHECK(flushed_by(msync, d + 192 * PG, 16 * PG, MS_SYNC) == PG);
+	CHECK(flushed_by(msync, d, NPG * PG, MS_SYNC) == PG);
+	CHECK(flushed_by(msync, d, NPG * PG, MS_SYNC) == 0);
 
 	/* the shim's own mover (non-temporal stores) is a store too, for
 	 * the first 15 copies into a mapping; from the 16th on it writes

@@ -314,6 +314,13 @@ main(void)
 	/* the program's own store to a page the mover wrote is recorded */
 	d[20 * PG + 5] = 'w';
 	CHECK(flushed_by(msync, d, NPG * PG, MS_SYNC) == PG);
+	/* where the mover copies through its alias, even a one-page msync
+	 * protects the page again (it would be flushed after every copy);
+	 * without the alias it stays written, as above */
+	d[21 * PG + 5] = 'x';
+	CHECK(flushed_by(msync, d + 21 * PG, PG, MS_SYNC) == PG);
+	CHECK(flushed_by(msync, d + 21 * PG, PG, MS_SYNC) == (alias ? 0 : PG));
+	CHECK(flushed_by(msync, d, NPG * PG, MS_SYNC) == (alias ? 0 : PG));
 	/* memmove within the mapping, both ways, through the alias: the
 	 * source moves with the destination (overlap is by address) */
 	for (int i = 0; i < 16 * PG; i++)

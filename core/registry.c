@@ -27,9 +27,10 @@ struct registry_bounds registry_bounds = { UINTPTR_MAX, 0 };
 
 static struct reg_array Empty;
 static struct reg_array *_Atomic Current = &Empty;
-static _Atomic long Readers;
+static _Atomic long Readers FORK_DATA;
 static struct reg_array *Retired;	/* guarded by Lock */
-static pthread_mutex_t Lock = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
+static pthread_mutex_t Lock FORK_DATA =
+	PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
 static struct reg_array *Spare;		/* registry_reserve's; Lock */
 static struct reg_array *Pinned;	/* registry_pin's; Lock */
 

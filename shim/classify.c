@@ -52,7 +52,7 @@ enum pmem2_granularity shim_real_gran = PMEM2_GRANULARITY_INVALID;
 
 /* The cache is only touched by mmap-family hooks, never by memcpy. */
 static struct cls_entry *Cache;
-static pthread_mutex_t Lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t Lock FORK_DATA = PTHREAD_MUTEX_INITIALIZER;
 
 /*
  * probe_map_sync -- kernels older than 5.8 do not report STATX_ATTR_DAX;

@@ -85,7 +85,7 @@ struct pm_scan_arg {
 /* well above the descriptors a program numbers itself (select's 1024) */
 #define DIRTY_FD_MIN 1000
 
-static pthread_mutex_t Lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t Lock FORK_DATA = PTHREAD_MUTEX_INITIALIZER;
 static _Atomic int Uffd = -1;	/* for registering; one per process */
 static struct stat Uffd_st;	/* its identity */
 static _Atomic int Pagemap = -1;	/* /proc/self/pagemap */

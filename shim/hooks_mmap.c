@@ -37,7 +37,7 @@ _Atomic bool shim_flushing_maps;
 _Atomic bool shim_pkeys_used;
 
 static struct shim_map *Free_maps;	/* guarded by Alloc_lock */
-static pthread_mutex_t Alloc_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t Alloc_lock FORK_DATA = PTHREAD_MUTEX_INITIALIZER;
 
 /* map_alloc -- a zeroed shim_map from the free list or shim_alloc. */
 static struct shim_map *

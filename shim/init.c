@@ -199,7 +199,7 @@ atfork_parent(void)
  * walk of all of them at every spawn (a raw clone without CLONE_VM is
  * taken for one too: its stores are not flushed at its end).
  */
-static _Atomic pid_t Image_pid;
+static _Atomic pid_t Image_pid FORK_DATA;
 
 void
 shim_flush_at_end(enum shim_counter counter, const char *why)

@@ -22,7 +22,7 @@
 #define SITE_DEPTH 3
 #define SITE_SLOTS 512	/* power of two */
 
-_Atomic unsigned long shim_counters[ST_NCOUNTERS];
+_Atomic unsigned long shim_counters[ST_NCOUNTERS] FORK_DATA;
 
 struct site {
 	_Atomic uintptr_t key;	/* hash of kind + ips; 0: free */

@@ -188,7 +188,9 @@ ts_eq(struct timespec a, struct timespec b)
 
 /*
  * cached -- what the cache entry e may still say about the file (st, id),
- * or -1: classify it again.
+ * or -1: classify it again.  *path: the answer stands only while the
+ * file is under a DAX directory (the caller reads the path, outside the
+ * lock), else it is SHIM_NOT_DAX.
  *
  * The same inode: same birth time where the file system reports one
  * (ext4, xfs, btrfs, tmpfs), else the same ctime, which every store
@@ -214,9 +216,10 @@ ts_eq(struct timespec a, struct timespec b)
  *    (3-4 us, most of the cost of a cached mmap) is saved.
  */
 static int
-cached(const struct cls_entry *e, int fd, const struct stat *st,
-		const struct shim_ident *id)
+cached(const struct cls_entry *e, const struct stat *st,
+		const struct shim_ident *id, bool *path)
 {
+	*path = false;
 	bool birth = id->birth.tv_sec || id->birth.tv_nsec;
 	if (birth ? !ts_eq(e->birth, id->birth) : !ts_eq(e->ctime,
 			st->st_ctim))
@@ -234,15 +237,13 @@ cached(const struct cls_entry *e, int fd, const struct stat *st,
 		 * MAP_SYNC probe that found it is not made again */
 		if (S_ISREG(st->st_mode) && id->dax == 0)
 			return -1;
-		if (shim_cfg.detect_real)
-			return SHIM_REAL_DAX;
-		return under_dax_path(fd) ? SHIM_REAL_DAX : SHIM_NOT_DAX;
+		*path = !shim_cfg.detect_real;
+		return SHIM_REAL_DAX;
 	case SHIM_EMULATED_DAX:
 		if (real_now)
 			return -1;
-		if (e->memfs && birth)
-			return SHIM_EMULATED_DAX;
-		return under_dax_path(fd) ? SHIM_EMULATED_DAX : SHIM_NOT_DAX;
+		*path = !(e->memfs && birth);
+		return SHIM_EMULATED_DAX;
 	}
 	return -1;
 }
@@ -257,10 +258,12 @@ shim_classify(int fd, const struct stat *st, const struct shim_ident *id)
 	struct cls_entry *e;
 	pthread_mutex_lock(&Lock);
 	HASH_FIND(hh, Cache, &key, sizeof(key), e);
-	int hit = e ? cached(e, fd, st, id) : -1;
+	bool path;
+	int hit = e ? cached(e, st, id, &path) : -1;
 	if (hit >= 0) {
 		pthread_mutex_unlock(&Lock);
-		return (enum shim_class)hit;
+		return path && !under_dax_path(fd) ? SHIM_NOT_DAX :
+			(enum shim_class)hit;
 	}
 	enum shim_class c = classify_uncached(fd, st, id);
 	shim_count(ST_CLASSIFIED, 1);

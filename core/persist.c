@@ -253,9 +253,12 @@ persist_set_fns(struct pmem2_map *map)
 		g = PMEM2_GRANULARITY_BYTE;
 	else if (g == PMEM2_GRANULARITY_BYTE && Chosen.no_flush == 0)
 		g = PMEM2_GRANULARITY_CACHE_LINE;
+	else if (g != PMEM2_GRANULARITY_CACHE_LINE &&
+			g != PMEM2_GRANULARITY_BYTE)
+		g = PMEM2_GRANULARITY_PAGE;
 	map->persist_granularity = g;
 
-	if (g == PMEM2_GRANULARITY_CACHE_LINE || g == PMEM2_GRANULARITY_BYTE) {
+	if (g != PMEM2_GRANULARITY_PAGE) {
 		enum flush_kind k = g == PMEM2_GRANULARITY_BYTE ? FLUSH_NONE :
 			Chosen.kind;
 		map->persist_fn = Persist_fns[k];
@@ -264,7 +267,6 @@ persist_set_fns(struct pmem2_map *map)
 		map->memmove_fn = Chosen.isa->memmove[k];
 		map->memset_fn = Chosen.isa->memset[k];
 	} else {
-		map->persist_granularity = PMEM2_GRANULARITY_PAGE;
 		map->persist_fn = persist_pages;
 		map->flush_fn = persist_pages;
 		map->drain_fn = drain_nop;

@@ -73,8 +73,9 @@ check_takeover() {
 # when lib.sh was given one, with an empty library preloaded instead (the
 # floor: what LD_PRELOAD itself costs a program that starts many
 # processes); each run in a fresh directory (the cwd of CMD), the
-# variants in rotating order; medians of ACC_RUNS rounds (default 5).  Reported, never asserted: the
-# machine is shared, and a single pair of runs swung by 2x.
+# variants in rotating order; medians of ACC_RUNS rounds (default 5).
+# Reported, never asserted: the machine is shared, and a single pair of
+# runs swung by 2x.
 now_ns() { date +%s%N; }
 median_of() {	# median_of COLUMN -- of $WORK/times
 	sort -n -k"$1","$1" "$WORK/times" | awk -v c="$1" '{ print $c }' |

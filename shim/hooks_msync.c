@@ -358,6 +358,11 @@ file_part(void *ctx, struct shim_map *s, uintptr_t start, uintptr_t end)
 		c->off + (off_t)c->len : fend;
 	if (a >= b)
 		return;
+	/* whole pages (sync_file_range's range is in bytes): the scans
+	 * and mincore take page-aligned ranges only, and an unaligned one
+	 * found nothing to flush */
+	a = (off_t)ALIGN_DOWN((size_t)a, Pagesize);
+	b = (off_t)ALIGN_UP((size_t)b, Pagesize);
 	uintptr_t lo = start + (uintptr_t)(a - foff);
 	uintptr_t hi = lo + (uintptr_t)(b - a);
 	c->found++;

@@ -286,6 +286,13 @@ main(int argc, char **argv)
 	CHECK(sync_file_range(fd, 2 * PG, 0, SYNC_FILE_RANGE_WRITE) == 0);
 	CHECK(grew("sync_flushes", &sf) == 1);
 	CHECK(ok(grew("msync_bytes_flushed", &fl), 1, 6));
+	/* a range in bytes: the whole pages it touches (5 and 6; an
+	 * unaligned start used to find nothing to flush) */
+	p[6 * PG] = 'W';
+	CHECK(sync_file_range(fd, 5 * PG + 100, PG, SYNC_FILE_RANGE_WRITE) ==
+		0);
+	CHECK(grew("sync_flushes", &sf) == 1);
+	CHECK(ok(grew("msync_bytes_flushed", &fl), 1, 2));
 	/* the kernel's answer to bad arguments is kept */
 	errno = 0;
 	CHECK(sync_file_range(fd, -1, PG, SYNC_FILE_RANGE_WRITE) == -1 &&

@@ -570,20 +570,39 @@ PUBLIC void *
 mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 	__attribute__((alias("mmap")));
 
-/*
- * munmap -- the range leaves the registry (flushed first), then the
- * kernel call, with the registry lock held; if it fails, the registry is
- * put back.  libc's errno contract.
- */
-PUBLIC int
-munmap(void *addr, size_t len)
+/* a kernel call that unmaps a range: munmap, or mremap shrinking */
+struct unmap_call {
+	void *addr;
+	size_t len, new_len;
+	int flags;
+	void *result;	/* mremap's */
+};
+
+static int
+call_munmap(struct unmap_call *k)
 {
-	if (shim_in_hook || !registry_may_overlap(addr, len) ||
-			!IS_ALIGNED((uintptr_t)addr, Pagesize))
-		return os_munmap(addr, len);
+	return os_munmap(k->addr, k->len);
+}
+
+static int
+call_shrink(struct unmap_call *k)
+{
+	k->result = os_mremap(k->addr, k->len, k->new_len, k->flags, NULL);
+	return k->result == MAP_FAILED ? -1 : 0;
+}
+
+/*
+ * unmap_range -- [lo, hi) leaves the registry (flushed first), then the
+ * kernel call that unmaps it, with the registry lock held; if it fails,
+ * the registry is put back.  0, or -1 with errno (the call's, or ENOMEM
+ * when the registry could not be cut).
+ */
+static int
+unmap_range(uintptr_t lo, uintptr_t hi, int (*call)(struct unmap_call *),
+		struct unmap_call *k)
+{
 	shim_count(ST_UNMAPS, 1);
 	int saved = errno;
-	uintptr_t lo = (uintptr_t)addr, hi = lo + ALIGN_UP(len, Pagesize);
 	struct undo u;
 	shim_in_hook = 1;
 	registry_lock();
@@ -595,7 +614,7 @@ munmap(void *addr, size_t len)
 		errno = ENOMEM;
 		return -1;
 	}
-	int ret = os_munmap(addr, len);
+	int ret = call(k);
 	int e = errno;
 	if (ret)
 		undo_apply(&u);
@@ -607,9 +626,27 @@ munmap(void *addr, size_t len)
 	return ret;
 }
 
+/* munmap -- unmap_range; libc's errno contract */
+PUBLIC int
+munmap(void *addr, size_t len)
+{
+	if (shim_in_hook || !registry_may_overlap(addr, len) ||
+			!IS_ALIGNED((uintptr_t)addr, Pagesize))
+		return os_munmap(addr, len);
+	struct unmap_call k = { .addr = addr, .len = len };
+	uintptr_t lo = (uintptr_t)addr;
+	return unmap_range(lo, lo + ALIGN_UP(len, Pagesize), call_munmap, &k);
+}
+
 /*
  * mremap -- the old range leaves the registry (it moves or grows), the
  * result comes back as a new mapping of the same file at the same offset.
+ * A shrink in place is a munmap of the tail: the kernel makes it over
+ * any number of mappings (a move or a growth needs the old range inside
+ * one), and the pages that stay keep what they are -- blocked by
+ * mprotect, tracked, or not the shim's at all.  (Taken for one mapping,
+ * all of it cloned from the first, a PROT_NONE piece came back served
+ * and flushed: SIGSEGV.  Found by shim_fuzz.)
  */
 PUBLIC void *
 mremap(void *old, size_t old_len, size_t new_len, int flags, ...)
@@ -627,6 +664,15 @@ mremap(void *old, size_t old_len, size_t new_len, int flags, ...)
 	if (shim_in_hook || (!src_dax && !dst_dax) ||
 			!IS_ALIGNED((uintptr_t)old, Pagesize))
 		return os_mremap(old, old_len, new_len, flags, new_addr);
+	size_t nl = ALIGN_UP(new_len, Pagesize);
+	size_t ol = ALIGN_UP(old_len, Pagesize);
+	if (!(flags & (MREMAP_FIXED | MREMAP_DONTUNMAP)) && nl && nl <= ol &&
+			(uintptr_t)old + ol > (uintptr_t)old) {
+		struct unmap_call k = { .addr = old, .len = old_len,
+			.new_len = new_len, .flags = flags };
+		return unmap_range((uintptr_t)old + nl, (uintptr_t)old + ol,
+				call_shrink, &k) ? MAP_FAILED : k.result;
+	}
 	int saved = errno;
 	struct undo u;
 	shim_in_hook = 1;

@@ -116,6 +116,24 @@ main(void)
 	/* shrink */
 	char *s = mremap(m, 32 * PG, 8 * PG, 0);
 	CHECK(s == m && registered(m + 7 * PG) && !registered(m + 8 * PG));
+	/* a shrink in place may span several mappings (the kernel unmaps
+	 * the tail): what stays keeps what it was -- a PROT_NONE piece stays
+	 * unserved (a flush there faults), a private mapping in the middle
+	 * stays out of the registry */
+	char *w = mmap(NULL, 8 * PG, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	FATAL(w != MAP_FAILED && registered(w));
+	CHECK(mprotect(w + 2 * PG, 2 * PG, PROT_NONE) == 0);
+	char *pv = mmap(w + 4 * PG, 2 * PG, PROT_READ | PROT_WRITE,
+			MAP_PRIVATE | MAP_FIXED, fd, 4 * PG);
+	FATAL(pv == w + 4 * PG && !registered(pv));
+	CHECK(mremap(w, 8 * PG, 7 * PG, MREMAP_MAYMOVE) == w);
+	CHECK(registered(w) && !registered(w + 2 * PG) &&
+		!registered(w + 4 * PG) && registered(w + 6 * PG) &&
+		!registered(w + 7 * PG));
+	w[6 * PG] = 'w';
+	CHECK(msync(w, 7 * PG, MS_SYNC) == 0);	/* and no SIGSEGV */
+	CHECK(pread(fd, &c, 1, 6 * PG) == 1 && c == 'w');
+	munmap(w, 7 * PG);
 	/* a mremap of a non-zero file offset keeps the offset */
 	char *o = mmap(NULL, 4 * PG, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
 			8 * PG);

@@ -22,8 +22,10 @@
 #     checks cannot hold.
 #   - shim_copies: the same (it checks every copy hook is the shim's, then
 #     sweeps sizes through them; under ASan it would sweep ASan's).  Its
-#     memory safety is checked by valgrind (vg_shim_copies).  Every other
-#     shim suite runs.
+#     memory safety is checked by valgrind (vg_shim_copies).
+#   - shim_fuzz's variants (shim_fuzz_off, _noalias, _byte, _noflush0):
+#     for time; shim_fuzz itself runs (the same calls, the default
+#     settings).  Every other shim suite runs.
 #   - diff_*: LeakSanitizer is off for them (ASAN_OPTIONS=detect_leaks=0)
 #     because the oracle side (PMDK's library, same process) leaks on the
 #     deliberately degenerate calls; our side runs again with leak checking
@@ -49,7 +51,7 @@ if [ "$kind" = asan ]; then
 	export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:detect_stack_use_after_return=1
 	ctest --test-dir "$bld" --output-on-failure -j2 \
 		-R '^(unit_|shim_|rel_)' \
-		-E '^(unit_test_mover_fence|shim_basic(_byte|_noflush[01])?|shim_fence|shim_copies)$' || rc=1
+		-E '^(unit_test_mover_fence|shim_basic(_byte|_noflush[01])?|shim_fence|shim_copies|shim_fuzz_.*)$' || rc=1
 	ASAN_OPTIONS=detect_leaks=0 ctest --test-dir "$bld" \
 		--output-on-failure -j2 -L diff || rc=1
 else

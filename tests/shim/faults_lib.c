@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * faults_lib.c -- linked only into libpmemshim-faults.so, the shim built
- * for shim_faults: the core's fault injection (core_fault_*), reachable
- * from the test program.  Never in libpmemshim.so.
+ * for the tests that look inside it: the core's fault injection
+ * (core_fault_*) for shim_faults, and a watch on the shim's flushes and
+ * drains for shim_fuzz.  Never in libpmemshim.so.
  */
 #include "pmem2_utils.h"
 
@@ -26,4 +27,68 @@ PUBLIC long
 pmemshim_test_fault_left(int kind)
 {
 	return core_fault_get((enum core_fault_kind)kind);
+}
+
+/* ---- watching the shim's flushes (tests/shim/shim_fuzz.c) ---------- */
+
+#include "registry.h"
+#include "shim.h"
+
+static pmem2_flush_fn Orig_flush;
+static pmem2_drain_fn Orig_drain;
+static void (*On_flush)(const void *, size_t);
+static void (*On_drain)(void);
+
+static void
+watched_flush(const void *addr, size_t len)
+{
+	On_flush(addr, len);
+	Orig_flush(addr, len);
+}
+
+static void
+watched_drain(void)
+{
+	On_drain();
+	Orig_drain();
+}
+
+/*
+ * pmemshim_test_watch -- every later flush and drain the shim makes
+ * through the mapping object that serves addr calls on_flush/on_drain
+ * first (a piece split off it or moved by mremap inherits that).  1: the
+ * object is watched, 0: no shim mapping holds addr, -1: its flush or
+ * drain differs from the first watched object's (one granularity per
+ * run).  Single-threaded use only.
+ */
+PUBLIC int
+pmemshim_test_watch(const void *addr, void (*on_flush)(const void *, size_t),
+		void (*on_drain)(void))
+{
+	struct registry_entry e;
+	struct shim_map *s;
+	if (!registry_lookup(addr, &e) || !(s = shim_map_of(&e)))
+		return 0;
+	if (s->m.flush_fn == watched_flush)
+		return 1;
+	if (!Orig_flush) {
+		Orig_flush = s->m.flush_fn;
+		Orig_drain = s->m.drain_fn;
+	} else if (s->m.flush_fn != Orig_flush ||
+			s->m.drain_fn != Orig_drain) {
+		return -1;
+	}
+	On_flush = on_flush;
+	On_drain = on_drain;
+	s->m.flush_fn = watched_flush;
+	s->m.drain_fn = watched_drain;
+	return 1;
+}
+
+/* pmemshim_test_registered -- any registry entry (a blocked piece too) */
+PUBLIC int
+pmemshim_test_registered(const void *addr)
+{
+	struct registry_entry e;
+	return registry_lookup(addr, &e);
 }

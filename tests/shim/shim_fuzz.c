@@ -1,0 +1,680 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * shim_fuzz.c -- seeded random sequences of the calls the shim hooks,
+ * each run twice: under the shim (libpmemshim-faults.so, the test build
+ * that lets us watch its flushes) on emulated DAX, and without it.
+ *
+ *   shim_fuzz [--seeds N] [--ops N] [--seed S]      (driver; the test)
+ *   shim_fuzz --child shim|plain SEED OPS DIR TRACE (one run)
+ *
+ * The calls: mmap (shared, private, read-only; at a fixed place or where
+ * the kernel likes), munmap, mremap (shrink, grow, move, MREMAP_FIXED,
+ * MREMAP_DONTUNMAP, duplicate), mprotect, stores, memcpy/memmove/mempcpy
+ * and their _chk forms, msync (every flag, bad ones too), fsync,
+ * fdatasync, syncfs, sync_file_range, ftruncate and madvise, on three
+ * files in the DAX directory and one outside it.  Ranges are picked
+ * relative to the run's own mappings, mostly inside an arena whose
+ * unused pages are PROT_NONE filler, so that both runs see the same
+ * layout there whatever addresses they got.
+ *
+ * Checked, after every call:
+ * - libc's contract: every call returns the same (and the same errno)
+ *   with and without the shim, and the files and the mappings hold the
+ *   same bytes (hashes in a trace per run, compared line by line);
+ * - the registry is never stale: a page is in it exactly when the run
+ *   has a shared writable mapping of a DAX file there, served (flushable)
+ *   unless its read access was taken away;
+ * - nothing stored is left unflushed where a flush is due.  The run
+ *   keeps, for each page of its mappings, the lines stored to through it
+ *   and not flushed since (a copy by the core's mover is durable when it
+ *   returns; one by libc is not); the shim's flushes, watched through the
+ *   test library, clear a line in every mapping of it.  Due: after
+ *   msync(MS_SYNC), every line of the file range (whichever mapping
+ *   stored it, as the kernel's msync); after fsync, fdatasync and syncfs,
+ *   every line of the file (of the file system); after sync_file_range,
+ *   those of its pages; pages that leave the shim (munmap, MAP_FIXED over
+ *   them, what mremap cuts off, mprotect(PROT_NONE)) hold none, nor does
+ *   madvise(MADV_DONTNEED)'s range where written-page tracking is on
+ *   (without it the next msync finds them in tmpfs, checked there); every
+ *   line not flushed is held by a page the shim serves; at the end an
+ *   fsync of each file leaves none.  A synchronous call drains after its
+ *   flushes, and the shim never flushes a page the run has not mapped
+ *   or cannot read;
+ * - the model itself, against /proc/self/maps.
+ * Flushes are due where the shim serves a page at a granularity above
+ * BYTE (pmemshim_mapping_granularity), so the test runs unchanged in the
+ * BYTE variants.  A failure prints the seed, the op and the trace lines
+ * before it; rerun one seed with --seed S --ops N.
+ */
+#include <inttypes.h>
+#include <spawn.h>
+
+#include "shim_test.h"
+#include "shim_fuzz.h"
+
+extern char **environ;
+
+/* pick_map -- a random mapping, or -1 when there is none */
+static int
+pick_map(void)
+{
+	return Nm ? (int)rnd((size_t)Nm) : -1;
+}
+
+/* sub_range -- pages [*p, *p + *n) of m: whole, head, tail or middle */
+static void
+sub_range(const struct map *m, size_t *p, size_t *n)
+{
+	switch (rnd(4)) {
+	case 0:
+		*p = 0;
+		*n = m->np;
+		break;
+	case 1:
+		*p = 0;
+		*n = 1 + rnd(m->np);
+		break;
+	case 2:
+		*p = rnd(m->np);
+		*n = m->np - *p;
+		break;
+	default:
+		*p = rnd(m->np);
+		*n = 1 + rnd(m->np - *p);
+	}
+}
+
+/* pick_sub -- a random mapping *i and pages [*p, *p + *n) of it */
+static int
+pick_sub(int *i, size_t *p, size_t *n)
+{
+	*i = pick_map();
+	if (*i < 0)
+		return 0;
+	sub_range(&M[*i], p, n);
+	return 1;
+}
+
+/* arena_span -- a random page range of the arena (any mix of things) */
+static void
+arena_span(uintptr_t *lo, size_t *np)
+{
+	size_t p = rnd(APAGES);
+	*np = 1 + rnd(APAGES - p < 128 ? APAGES - p : 128);
+	*lo = Arena + p * PG;
+}
+
+static long Ret;
+static int Err;
+
+static void
+result(long ret)
+{
+	Ret = ret;
+	Err = ret < 0 ? errno : 0;
+}
+
+static void
+op_map(void)
+{
+	if (Nm > ROOM)
+		return;
+	int f = (int)rnd(NF);
+	size_t np = 1 + rnd(32);
+	size_t off = rnd(FPAGES + 2);
+	int kind = (int)rnd(10);	/* 0-5 shared rw, 6-7 private, 8-9 ro */
+	int shared = kind < 6 || kind >= 8;
+	int prot = kind >= 8 ? PROT_READ : PROT_READ | PROT_WRITE;
+	int fixed = rnd(4) != 0;
+	uintptr_t at = fixed ? Arena + rnd(APAGES - np) * PG : 0;
+	desc("mmap file %d pages %zu+%zu %s %s %s", f, off, np,
+		shared ? "shared" : "private", prot & PROT_WRITE ? "rw" : "ro",
+		fixed ? "fixed" : "anywhere");
+	void *a = mmap((void *)at, np * PG, prot, (shared ? MAP_SHARED :
+		MAP_PRIVATE) | (fixed ? MAP_FIXED : 0), F[f].fd,
+		(off_t)(off * PG));
+	result(a == MAP_FAILED ? -1 : 0);
+	if (a == MAP_FAILED)
+		return;
+	if (fixed)
+		forget(at, at + np * PG, 0);
+	add_map((uintptr_t)a, np, f, off, shared,
+		shared && (prot & PROT_WRITE) && F[f].dax, prot);
+}
+
+static void
+op_unmap(void)
+{
+	int i = pick_map();
+	uintptr_t lo;
+	size_t np;
+	int span = i < 0 || rnd(4) == 0;
+	if (Nm > ROOM)
+		return;
+	if (span) {
+		arena_span(&lo, &np);
+	} else {
+		size_t p;
+		sub_range(&M[i], &p, &np);
+		lo = M[i].a + p * PG;
+	}
+	int odd = rnd(16) == 0;		/* unaligned: EINVAL */
+	desc("munmap %s page %zu+%zu%s", span ? "arena" : "map",
+		(size_t)(lo - (span ? Arena : M[i].a)) / PG, np,
+		odd ? " unaligned" : "");
+	result(munmap((void *)(lo + (odd ? 8 : 0)), np * PG));
+	if (Ret == 0)
+		forget(lo + (odd ? 8 : 0), lo + np * PG, 0);
+}
+
+static void
+op_mremap(void)
+{
+	int i = pick_map();
+	if (i < 0 || Nm > ROOM)
+		return;
+	struct map m = M[i];
+	size_t p, n;
+	sub_range(&m, &p, &n);
+	uintptr_t old = m.a + p * PG;
+	size_t old_len = n * PG, new_len = (1 + rnd(40)) * PG;
+	int flags = 0, how = (int)rnd(6);
+	uintptr_t to = 0;
+	if (how == 0 && !m.arena)
+		how = 1;	/* in place only in the arena: its neighbours
+				 * are the same in both runs */
+	if (how == 1 || how == 2)
+		flags = MREMAP_MAYMOVE;
+	if (how == 2 || how == 3) {
+		flags = MREMAP_MAYMOVE | MREMAP_FIXED;
+		to = Arena + rnd(APAGES - new_len / PG) * PG;
+	}
+	if (how == 4) {
+		flags = MREMAP_MAYMOVE | MREMAP_DONTUNMAP;
+		new_len = old_len;
+	}
+	if (how == 5) {			/* a second mapping of the pages */
+		flags = MREMAP_MAYMOVE;
+		old_len = 0;
+	}
+	desc("mremap map %d pages %zu+%zu -> %zu pages, flags %d", i, p,
+		old_len / PG, new_len / PG, flags);
+	void *r = mremap((void *)old, old_len, new_len, flags, (void *)to);
+	result(r == MAP_FAILED ? -1 : 0);
+	if (r == MAP_FAILED)
+		return;
+	/* the pages that move take their stores along; what a shrink cuts
+	 * off leaves */
+	uint64_t wr[MPAGES] = { 0 };
+	for (size_t k = 0; k < n && k < new_len / PG && old_len; k++) {
+		wr[k] = M[i].wr[p + k];
+		M[i].wr[p + k] = 0;
+	}
+	if (old_len && !(flags & MREMAP_DONTUNMAP))
+		forget(old, old + old_len, 0);
+	if (flags & MREMAP_FIXED)
+		forget(to, to + new_len, 0);
+	add_map((uintptr_t)r, new_len / PG, m.f, m.off + p, m.shared, m.taken,
+		m.prot[p]);
+	memcpy(M[Nm - 1].wr, wr, sizeof(wr));
+	/* a shrink keeps each page's protection (it may span several
+	 * kernel mappings); a range that grows or moves is one, and so is
+	 * the one a duplicate copies */
+	for (size_t k = 0; k < new_len / PG && old_len; k++)
+		M[Nm - 1].prot[k] = m.prot[p + (k < n ? k : n - 1)];
+}
+
+static void
+op_protect(void)
+{
+	int i;
+	size_t p, n;
+	if (!pick_sub(&i, &p, &n))
+		return;
+	static const int prots[] = { PROT_NONE, PROT_READ,
+		PROT_READ | PROT_WRITE, PROT_READ | PROT_WRITE };
+	int prot = prots[rnd(4)];
+	desc("mprotect map %d pages %zu+%zu prot %d", i, p, n, prot);
+	result(mprotect((void *)(M[i].a + p * PG), n * PG, prot));
+	if (Ret)
+		return;
+	memset(M[i].prot + p, prot, n);
+	if (prot == PROT_NONE && Shim)	/* flushed before it was blocked */
+		left_clean(i, p, n, "mprotect(PROT_NONE)");
+}
+
+/*
+ * pick_dest -- a writable range inside the file: mapping *i, [*d, *d+*len)
+ * at most max bytes; false when none was found
+ */
+static int
+pick_dest(int *i, uintptr_t *d, size_t *len, size_t max, uintptr_t *run)
+{
+	*i = pick_map();
+	if (*i < 0)
+		return 0;
+	struct map *m = &M[*i];
+	size_t p = rnd(m->np);
+	size_t end = p;
+	while (end < m->np && (m->prot[end] & PROT_WRITE) &&
+			(m->off + end) * PG < F[m->f].size)
+		end++;
+	if (end == p)
+		return 0;
+	size_t lim = (m->off + end) * PG < F[m->f].size ?
+		(end - p) * PG : F[m->f].size - (m->off + p) * PG;
+	size_t start = rnd(lim);
+	*len = 1 + rnd(lim - start < max ? lim - start : max);
+	*d = m->a + p * PG + start;
+	*run = m->a + p * PG;
+	return 1;
+}
+
+/* stored -- bytes [d, d + len) of mapping i were stored with the CPU */
+static void
+stored(int i, uintptr_t d, size_t len)
+{
+	if (!M[i].shared)
+		return;
+	for (uintptr_t a = d & ~(uintptr_t)(LINE - 1); a < d + len;
+			a += LINE) {
+		long l = line_of(&M[i], a);
+		if (l >= 0 && M[i].taken && served(a) > 0) {
+			F[M[i].f].dirty[l] = 1;
+			F[M[i].f].when[l] = Op;
+			M[i].wr[(a - M[i].a) / PG] |= 1ULL << (l % (PG / LINE));
+		}
+	}
+}
+
+static void
+op_store(void)
+{
+	int i;
+	uintptr_t d, run;
+	size_t len;
+	if (!pick_dest(&i, &d, &len, 3 * PG, &run))
+		return;
+	desc("store map %d at +%zu, %zu bytes", i, (size_t)(d - M[i].a),
+		len);
+	for (size_t k = 0; k < len; k++)
+		((volatile unsigned char *)d)[k] = (unsigned char)rnd64();
+	result(0);
+	stored(i, d, len);
+}
+
+extern void *__memcpy_chk(void *d, const void *s, size_t n, size_t dlen);
+extern void *__memmove_chk(void *d, const void *s, size_t n, size_t dlen);
+
+static void *
+memcpy_chk(void *d, const void *s, size_t n)
+{
+	return __memcpy_chk(d, s, n, n);
+}
+
+static void *
+memmove_chk(void *d, const void *s, size_t n)
+{
+	return __memmove_chk(d, s, n, n);
+}
+
+static void
+op_copy(void)
+{
+	static unsigned char src[64 * 1024];
+	int i;
+	uintptr_t d, run;
+	size_t len;
+	size_t max = (size_t)1 << (rnd(17));
+	if (!pick_dest(&i, &d, &len, max, &run))
+		return;
+	void *(*const fns[])(void *, const void *, size_t) = { memcpy,
+		memmove, mempcpy, memcpy_chk, memmove_chk };
+	int which = (int)rnd(5);
+	const void *from = src;
+	int overlap = which % 3 == 1 && rnd(2);	/* memmove in the mapping */
+	if (overlap) {
+		size_t back = rnd(len + 1);
+		if (d - back >= run)	/* readable, inside the file */
+			from = (const void *)(d - back);
+	}
+	for (size_t k = 0; k < len && from == src; k++)
+		src[k] = (unsigned char)rnd64();
+	desc("copy %d into map %d at +%zu, %zu bytes%s", which, i,
+		(size_t)(d - M[i].a), len, from == src ? "" : " overlapping");
+	unsigned long moved = Shim ? ctr("bytes_moved_by_core") : 0;
+	void *(*volatile fn)(void *, const void *, size_t) = fns[which];
+	void *r = fn((void *)d, from, len);
+	result(r == (void *)(d + (which == 2 ? len : 0)) ? 0 : -1);
+	if (!Shim || ctr("bytes_moved_by_core") == moved) {
+		stored(i, d, len);
+	} else if (ctr("bytes_moved_by_core") != moved + len) {
+		fail("the mover moved %lu bytes of a %zu-byte copy",
+			ctr("bytes_moved_by_core") - moved, len);
+	} else {	/* durable when the copy returns */
+		for (uintptr_t a = d & ~(uintptr_t)(LINE - 1); a < d + len;
+				a += LINE)
+			if (line_of(&M[i], a) >= 0)
+				clean(M[i].f, line_of(&M[i], a));
+	}
+}
+
+static void
+op_msync(void)
+{
+	int i = pick_map();
+	uintptr_t lo;
+	size_t np;
+	int hole = 0, span = i < 0 || rnd(4) == 0;
+	if (span) {
+		arena_span(&lo, &np);
+		/* now and then a real hole in it: ENOMEM */
+		hole = rnd(3) == 0 && Filled[(lo - Arena) / PG];
+	} else {
+		size_t p;
+		sub_range(&M[i], &p, &np);
+		lo = M[i].a + p * PG;
+	}
+	static const int flags[] = { MS_SYNC, MS_SYNC, MS_SYNC, MS_SYNC,
+		MS_ASYNC, MS_INVALIDATE, MS_SYNC | MS_INVALIDATE,
+		MS_SYNC | MS_ASYNC, 0x100, 0 };
+	int fl = flags[rnd(10)];
+	int odd = rnd(20) == 0;
+	desc("msync %s page %zu+%zu flags %#x%s%s", span ? "arena" : "map",
+		(size_t)(lo - (span ? Arena : M[i].a)) / PG, np, fl,
+		hole ? " over a hole" : "", odd ? " unaligned" : "");
+	if (hole) {
+		FATAL(munmap((void *)lo, PG) == 0);
+		Filled[(lo - Arena) / PG] = 0;
+	}
+	Undrained = 0;
+	result(msync((void *)(lo + (odd ? 8 : 0)), np * PG, fl));
+	if (Ret == 0 && Shim && (fl & MS_SYNC)) {
+		clean_range(lo, lo + np * PG, "msync(MS_SYNC)");
+		if (Undrained)
+			fail("msync(MS_SYNC) returned without a drain after "
+				"its flushes");
+	}
+}
+
+static void
+op_fsync(void)
+{
+	int f = (int)rnd(NF), how = (int)rnd(5);
+	size_t off = rnd(FPAGES * PG), len = rnd(4) ? rnd(16 * PG) : 0;
+	static const char *const names[] = { "fsync", "fdatasync", "syncfs",
+		"sync_file_range", "sync_file_range(WAIT_AFTER)" };
+	desc("%s file %d bytes %zu+%zu", names[how], f, off, len);
+	Undrained = 0;
+	switch (how) {
+	case 0:
+		result(fsync(F[f].fd));
+		break;
+	case 1:
+		result(fdatasync(F[f].fd));
+		break;
+	case 2:
+		result(syncfs(F[f].fd));
+		break;
+	default:
+		result(sync_file_range(F[f].fd, (off_t)off, (off_t)len,
+			SYNC_FILE_RANGE_WRITE | (how == 4 ?
+			SYNC_FILE_RANGE_WAIT_AFTER : 0)));
+	}
+	if (Ret || !Shim)
+		return;
+	for (int g = 0; g < NF; g++)
+		if (g == f || how == 2)
+			clean_file(g, how >= 3 ? off : 0, how >= 3 && len ?
+				len : SIZE_MAX / 2, names[how]);
+	if (how < 3 && Undrained)
+		fail("%s returned without a drain after its flushes",
+			names[how]);
+}
+
+static void
+op_truncate(void)
+{
+	int f = (int)rnd(NF);
+	size_t size = rnd(FPAGES + 1) * PG;
+	if (size && rnd(3) == 0)
+		size -= 1 + rnd(PG - 1);
+	desc("ftruncate file %d to %zu", f, size);
+	result(ftruncate(F[f].fd, (off_t)size));
+	if (Ret)
+		return;
+	/* what lies past the end is gone: nothing to flush there */
+	for (size_t l = (size + LINE - 1) / LINE; l < sizeof(F[f].dirty); l++)
+		clean(f, (long)l);
+	F[f].size = size;
+}
+
+static void
+op_madvise(void)
+{
+	int i;
+	size_t p, n;
+	if (!pick_sub(&i, &p, &n))
+		return;
+	int remove = rnd(4) == 0;
+	uintptr_t lo = M[i].a + p * PG;
+	desc("madvise map %d pages %zu+%zu %s", i, p, n,
+		remove ? "REMOVE" : "DONTNEED");
+	result(madvise((void *)lo, n * PG, remove ? MADV_REMOVE :
+		MADV_DONTNEED));
+	if (Ret || !Shim)
+		return;
+	/*
+	 * Stores through the range: flushed first where a later flush
+	 * would miss the dropped pages (tracked mappings).  Untracked
+	 * emulated DAX keeps them in tmpfs for the next msync, checked
+	 * there.
+	 */
+	if (!remove) {
+		if (Tracked)
+			left_clean(i, p, n, "madvise(MADV_DONTNEED)");
+		return;
+	}
+	/* the file's pages are gone (a hole now): nothing left to flush */
+	for (uintptr_t a = lo; a < lo + n * PG; a += LINE) {
+		long l = line_of(&M[i], a);
+		if (l >= 0)
+			clean(M[i].f, l);
+	}
+}
+
+/* ---- one run ----------------------------------------------------- */
+
+static void
+open_files(const char *dir)
+{
+	char plain[600], path[700];
+	snprintf(plain, sizeof(plain), "%s-plain", dir);
+	mkdir_p(dir);
+	mkdir_p(plain);
+	for (int f = 0; f < NF; f++) {
+		snprintf(path, sizeof(path), "%s/f%d", f < NF - 1 ? dir :
+			plain, f);
+		F[f].fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+		FATAL(F[f].fd >= 0);
+		F[f].dax = Shim && f < NF - 1;
+		F[f].size = (8 + rnd(FPAGES - 8)) * PG - (rnd(2) ? rnd(PG) :
+			0);
+		unsigned char buf[PG];
+		for (size_t o = 0; o < F[f].size; o += PG) {
+			for (size_t k = 0; k < PG; k++)
+				buf[k] = (unsigned char)rnd64();
+			size_t n = F[f].size - o < PG ? F[f].size - o : PG;
+			FATAL(pwrite(F[f].fd, buf, n, (off_t)o) == (ssize_t)n);
+		}
+	}
+}
+
+static int
+child(int shim, uint64_t seed, long ops, const char *dir, const char *trace)
+{
+	Shim = shim;
+	Rng = seed;
+	Trace = fopen(trace, "w");
+	FATAL(Trace);
+	setvbuf(Trace, NULL, _IOLBF, 0);	/* up to a crash */
+	if (Shim) {
+		shim_test_init();
+		Watch = (int (*)(const void *, void (*)(const void *, size_t),
+			void (*)(void)))dlsym(RTLD_DEFAULT,
+			"pmemshim_test_watch");
+		Registered = (int (*)(const void *))dlsym(RTLD_DEFAULT,
+			"pmemshim_test_registered");
+		FATAL(Watch && Registered);
+		Served = Gran;
+		Tracked = tracking_expected();
+	}
+	open_files(dir);
+	void *a = mmap(NULL, APAGES * PG, PROT_NONE, MAP_PRIVATE |
+		MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	FATAL(a != MAP_FAILED);
+	Arena = (uintptr_t)a;
+	memset(Filled, 1, sizeof(Filled));
+	static void (*const opfn[])(void) = { op_map, op_map, op_map,
+		op_unmap, op_mremap, op_protect, op_store, op_store, op_store,
+		op_copy, op_copy, op_msync, op_msync, op_msync, op_fsync,
+		op_truncate, op_madvise };
+	for (Op = 0; Op < ops; Op++) {
+		Desc[0] = '\0';
+		Ret = 0;
+		Err = 0;
+		opfn[rnd(sizeof(opfn) / sizeof(opfn[0]))]();
+		if (!Desc[0])
+			continue;
+		refill();
+		check_model();
+		if (Shim) {
+			check_registry();
+			check_dirty();
+		}
+		uint64_t h = hash_files();
+		for (int i = 0; i < Nm && Op % 16 == 0; i++)
+			h = h * 31 + hash_map(&M[i]);
+		fprintf(Trace, "%ld %s: %ld errno %d, %d maps, %016" PRIx64
+			"\n", Op, Desc, Ret, Err, Nm, h);
+	}
+	/* at the end every store is flushed by an fsync of its file */
+	for (int f = 0; f < NF; f++) {
+		desc("final fsync of file %d", f);
+		FATAL(fsync(F[f].fd) == 0);
+		if (Shim)
+			clean_file(f, 0, SIZE_MAX / 2, "the final fsync");
+	}
+	fclose(Trace);
+	return 0;
+}
+
+/* ---- the driver -------------------------------------------------- */
+
+/* spawn -- run one child and wait; its exit status */
+static int
+spawn(const char *kind, uint64_t seed, long ops, const char *dir,
+		const char *trace, char **env)
+{
+	char s[32], o[32];
+	snprintf(s, sizeof(s), "%" PRIu64, seed);
+	snprintf(o, sizeof(o), "%ld", ops);
+	char *argv[] = { "shim_fuzz", "--child", (char *)kind, s, o,
+		(char *)dir, (char *)trace, NULL };
+	pid_t pid;
+	FATAL(posix_spawn(&pid, "/proc/self/exe", NULL, NULL, argv, env) == 0);
+	int st;
+	FATAL(waitpid(pid, &st, 0) == pid);
+	return st;
+}
+
+/* compare -- the first line where the two traces differ, 0 if none */
+static int
+compare(const char *a, const char *b, uint64_t seed)
+{
+	FILE *x = fopen(a, "r"), *y = fopen(b, "r");
+	FATAL(x && y);
+	char lx[512], ly[512], prev[4][512] = { "", "", "", "" };
+	int n = 0, bad = 0;
+	for (;;) {
+		char *gx = fgets(lx, sizeof(lx), x);
+		char *gy = fgets(ly, sizeof(ly), y);
+		if (!gx && !gy)
+			break;
+		if (!gx || !gy || strcmp(lx, ly) != 0) {
+			fprintf(stderr, "shim_fuzz: seed %" PRIu64 ": the "
+				"runs differ after:\n", seed);
+			for (int k = 0; k < 4; k++)
+				fprintf(stderr, "    %s", prev[(n + k) % 4]);
+			fprintf(stderr, "  with the shim:    %s  without it: "
+				"%s", gx ? lx : "(end)\n", gy ? ly : "(end)\n");
+			bad = 1;
+			break;
+		}
+		strcpy(prev[n++ % 4], lx);
+	}
+	fclose(x);
+	fclose(y);
+	return bad;
+}
+
+int
+main(int argc, char **argv)
+{
+	if (argc == 7 && strcmp(argv[1], "--child") == 0)
+		return child(strcmp(argv[2], "shim") == 0,
+			strtoull(argv[3], NULL, 0), atol(argv[4]), argv[5],
+			argv[6]);
+	long seeds = 24, ops = 400;
+	uint64_t first = 1;
+	for (int i = 1; i + 1 < argc; i += 2) {
+		if (strcmp(argv[i], "--seeds") == 0)
+			seeds = atol(argv[i + 1]);
+		else if (strcmp(argv[i], "--ops") == 0)
+			ops = atol(argv[i + 1]);
+		else if (strcmp(argv[i], "--seed") == 0)
+			first = strtoull(argv[i + 1], NULL, 0), seeds = 1;
+	}
+	const char *dax = shim_test_init();
+	/* the run without the shim: the same environment minus the shim */
+	static char *plain_env[512];
+	int k = 0;
+	static char preload[4096];
+	for (char **e = environ; *e && k < 510; e++) {
+		if (strncmp(*e, "LD_PRELOAD=", 11) != 0) {
+			plain_env[k++] = *e;
+			continue;
+		}
+		strcpy(preload, "LD_PRELOAD=");
+		char *save, *copy = strdup(*e + 11);
+		for (char *t = strtok_r(copy, ": ", &save); t;
+				t = strtok_r(NULL, ": ", &save))
+			if (!strstr(t, "pmemshim"))
+				snprintf(preload + strlen(preload),
+					sizeof(preload) - strlen(preload),
+					"%s%s", preload[11] ? ":" : "", t);
+		plain_env[k++] = preload;
+	}
+	plain_env[k] = NULL;
+	char pdir[600], ta[700], tb[700];
+	snprintf(pdir, sizeof(pdir), "%s/plain", plain_dir());
+	snprintf(ta, sizeof(ta), "%s/trace-shim", plain_dir());
+	snprintf(tb, sizeof(tb), "%s/trace-plain", plain_dir());
+	int failed = 0;
+	for (uint64_t s = first; s < first + (uint64_t)seeds; s++) {
+		int st = spawn("shim", s, ops, dax, ta, environ);
+		if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+			fprintf(stderr, "shim_fuzz: seed %" PRIu64 ": the run "
+				"under the shim failed (status %#x); rerun: "
+				"shim_fuzz --seed %" PRIu64 " --ops %ld\n", s,
+				st, s, ops);
+			failed++;
+			continue;
+		}
+		FATAL(spawn("plain", s, ops, pdir, tb, plain_env) == 0);
+		failed += compare(ta, tb, s);
+	}
+	printf("shim_fuzz: %ld seeds x %ld ops, %d failed\n", seeds, ops,
+		failed);
+	return failed ? 1 : 0;
+}

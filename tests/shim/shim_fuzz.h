@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * shim_fuzz.h -- shared by shim_fuzz.c (the calls, the runs, the driver)
+ * and shim_fuzz_model.c (what a run holds: its files and mappings, and
+ * the checks made after each call).
+ */
+#ifndef SHIM_FUZZ_H
+#define SHIM_FUZZ_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define PG ((size_t)4096)
+#define LINE 64
+#define NF 4			/* files; the last is outside the DAX dir */
+#define FPAGES 64		/* most pages a file grows to */
+#define NM 40			/* model mappings */
+#define ROOM (NM - 3)		/* at most this many before a call that
+				 * may split one and add one */
+#define MPAGES 96		/* most pages in one mapping */
+#define APAGES 1024		/* the arena */
+
+struct file {
+	int fd;
+	size_t size;
+	int dax;
+	unsigned char dirty[FPAGES * PG / LINE];  /* not flushed yet */
+	long when[FPAGES * PG / LINE];	/* the op that stored there last */
+};
+
+struct map {
+	uintptr_t a;
+	size_t np;
+	int f;
+	size_t off;		/* file offset of page 0, in pages */
+	int shared;
+	int taken;		/* shared, made writable, DAX file */
+	int arena;
+	unsigned char prot[MPAGES];
+	uint64_t wr[MPAGES];	/* lines stored to through this page and
+				 * not flushed since (bit n: line n) */
+};
+
+/* shim_fuzz_model.c: the random stream */
+uint64_t rnd64(void);
+size_t rnd(size_t n);
+
+/* the model: the run's files and mappings */
+extern struct file F[NF];
+extern struct map M[NM];
+extern int Nm;
+extern uintptr_t Arena;		/* APAGES pages */
+extern unsigned char Filled[APAGES];	/* PROT_NONE filler there */
+extern uint64_t Rng;
+extern int Shim;		/* this run is the one under the shim */
+extern FILE *Trace;
+extern char Desc[256];		/* the call being made */
+extern long Op;
+extern int Undrained;		/* a flush not followed by a drain yet */
+extern int Tracked;		/* written-page tracking expected */
+/* the shim's test entry points (NULL in the run without it) */
+extern int (*Watch)(const void *, void (*)(const void *, size_t),
+		void (*)(void));
+extern int (*Registered)(const void *);
+extern int (*Served)(const void *);	/* pmemshim_mapping_granularity */
+
+void fail(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+void desc(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void forget(uintptr_t lo, uintptr_t hi, int moved);
+void add_map(uintptr_t a, size_t np, int f, size_t off, int shared,
+		int taken, int prot);
+void refill(void);
+int served(uintptr_t va);
+long line_of(const struct map *m, uintptr_t va);
+void clean(int f, long l);
+
+/* the checks */
+void check_registry(void);
+void check_dirty(void);
+void check_model(void);
+void clean_range(uintptr_t lo, uintptr_t hi, const char *what);
+void left_clean(int i, size_t p, size_t n, const char *what);
+void clean_file(int f, size_t off, size_t len, const char *what);
+uint64_t hash_map(const struct map *m);
+uint64_t hash_files(void);
+
+#endif

@@ -228,11 +228,18 @@ same_file_as(struct shim_map *t, const struct shim_map *s)
  * memory has run out -- a real-DAX piece left out of the registry would
  * be a MAP_SYNC mapping whose msync the kernel serves without flushing.
  * The log keeps the shim_map objects: those taken out (freed on commit,
- * counted again on undo) and the pieces split off (freed on undo), in
- * two lists linked through next_free, so it has no size limit.
+ * counted again on undo), the pieces split off (freed on undo), and the
+ * pieces split off and taken out again by the same hook (freed either
+ * way: the pinned copy never had them), in lists linked through
+ * next_free, so it has no size limit.  An object is on one list at a
+ * time: a piece both added and removed used to be on two, and the lists,
+ * sharing next_free, ran into each other -- an undo then freed a mapping
+ * still registered, and the next mapping made got the same object (a
+ * mremap with MREMAP_FIXED onto its own range, which the kernel refuses;
+ * found by shim_fuzz).
  */
 struct undo {
-	struct shim_map *removed, *added;
+	struct shim_map *removed, *added, *dropped;
 };
 
 static void
@@ -240,6 +247,29 @@ push(struct shim_map **list, struct shim_map *s)
 {
 	s->next_free = *list;
 	*list = s;
+}
+
+/* unlink_from -- take s off list; false if it is not on it */
+static bool
+unlink_from(struct shim_map **list, struct shim_map *s)
+{
+	for (; *list; list = &(*list)->next_free)
+		if (*list == s) {
+			*list = s->next_free;
+			return true;
+		}
+	return false;
+}
+
+/* retire_all -- free every object on list (registry lock held) */
+static void
+retire_all(struct shim_map **list)
+{
+	while (*list) {
+		struct shim_map *s = *list;
+		*list = s->next_free;
+		map_retire(s);
+	}
 }
 
 /*
@@ -268,7 +298,7 @@ piece(struct shim_map *t, struct shim_map *s, uintptr_t lo, uintptr_t hi,
 static void
 undo_begin(struct undo *u)
 {
-	u->removed = u->added = NULL;
+	u->removed = u->added = u->dropped = NULL;
 	registry_pin();
 }
 
@@ -279,12 +309,10 @@ undo_apply(struct undo *u)
 	registry_unpin(true);
 	for (struct shim_map *s = u->removed; s; s = s->next_free)
 		atomic_fetch_add(&shim_nmaps, 1);
-	while (u->added) {
-		struct shim_map *t = u->added;
-		u->added = t->next_free;
+	for (struct shim_map *t = u->added; t; t = t->next_free)
 		atomic_fetch_sub(&shim_nmaps, 1);
-		map_retire(t);
-	}
+	retire_all(&u->added);
+	retire_all(&u->dropped);
 	u->removed = NULL;
 }
 
@@ -318,11 +346,8 @@ static void
 undo_commit(struct undo *u)
 {
 	registry_unpin(false);
-	while (u->removed) {
-		struct shim_map *s = u->removed;
-		u->removed = s->next_free;
-		map_retire(s);
-	}
+	retire_all(&u->removed);
+	retire_all(&u->dropped);
 	u->added = NULL;
 }
 
@@ -350,7 +375,8 @@ trim_one(void *ctx, const struct registry_entry *e)
 		ret = registry_remove(&s->m);
 		if (!ret) {
 			atomic_fetch_sub(&shim_nmaps, 1);
-			push(&u->removed, s);
+			push(unlink_from(&u->added, s) ? &u->dropped :
+				&u->removed, s);
 		}
 	} else if (lo <= a) {
 		ret = registry_resize(&s->m, hi, b);

@@ -176,6 +176,32 @@ main(void)
 	munmap(s, 8 * PG);
 	CHECK(!registered(s) && !registered(o2) && !registered(k));
 
+	/* a mremap the kernel refuses puts the registry back as it was, and
+	 * frees no mapping still in it: MREMAP_FIXED onto its own range
+	 * (EINVAL) cut the mapping around the new range, then took both
+	 * pieces out for the old one, and the undo freed the mapping's own
+	 * record too.  The next mapping made got it, and unmapping that one
+	 * took the first out of the registry. */
+	char *ar = mmap(NULL, 32 * PG, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS,
+			-1, 0);
+	FATAL(ar != MAP_FAILED);
+	char *x = mmap(ar, 8 * PG, PROT_READ | PROT_WRITE, MAP_SHARED |
+			MAP_FIXED, fd, 0);
+	FATAL(x == ar && registered(x));
+	errno = 0;
+	CHECK(mremap(x, 8 * PG, PG, MREMAP_MAYMOVE | MREMAP_FIXED,
+		x + 3 * PG) == MAP_FAILED && errno == EINVAL);
+	CHECK(registered(x) && registered(x + 7 * PG));
+	for (int i = 0; i < 3; i++) {	/* the next records handed out */
+		char *y = mmap(ar + (16 + 4 * i) * PG, 4 * PG, PROT_READ |
+				PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0);
+		FATAL(y == ar + (16 + 4 * i) * PG && registered(y));
+	}
+	CHECK(munmap(ar + 16 * PG, 12 * PG) == 0);
+	CHECK(registered(x) && registered(x + 7 * PG) &&
+		!registered(ar + 16 * PG) && !registered(ar + 27 * PG));
+	munmap(ar, 32 * PG);
+
 	/* after all that, a regular file lands where DAX was: kernel msync */
 	char *r = mmap(s, 8 * PG, PROT_READ | PROT_WRITE, MAP_SHARED, pfd, 0);
 	FATAL(r != MAP_FAILED);

@@ -551,23 +551,22 @@ static int
 release_one(void *ctx, const struct registry_entry *e)
 {
 	struct shim_map *s = shim_map_of(e);
-	(void) ctx;
 	if (!s || !shim_dirty_untrack(s))
 		return 0;
 	if (uffd_ours())
 		unregister(e->start, e->end - e->start);
 	shim_count(ST_MAPS_UNTRACKED, 1);
-	shim_log(2, "written-page tracking dropped for %p: the program "
-		"registers its own userfaultfd there", (void *)e->start);
+	shim_log(2, "written-page tracking dropped for %p: %s",
+		(void *)e->start, (const char *)ctx);
 	return 0;
 }
 
 void
-shim_dirty_release(uintptr_t lo, uintptr_t hi)
+shim_dirty_release(uintptr_t lo, uintptr_t hi, const char *why)
 {
 	registry_lock();	/* the order of mmap -> shim_dirty_track */
 	pthread_mutex_lock(&Lock);
-	(void) shim_each_overlap(lo, hi, release_one, NULL);
+	(void) shim_each_overlap(lo, hi, release_one, (void *)why);
 	pthread_mutex_unlock(&Lock);
 	registry_unlock();
 }

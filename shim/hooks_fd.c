@@ -148,7 +148,8 @@ ioctl(int fd, unsigned long req, ...)
 				len)) {
 			int saved = errno;
 			shim_in_hook = 1;
-			shim_dirty_release(lo, lo + len);
+			shim_dirty_release(lo, lo + len, "the program "
+				"registers its own userfaultfd there");
 			shim_in_hook = 0;
 			errno = saved;
 		}

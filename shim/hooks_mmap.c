@@ -665,8 +665,91 @@ munmap(void *addr, size_t len)
 }
 
 /*
+ * The shim pieces of a range mremap moves, each with its own state
+ * (blocked by mprotect, MADV_DONTFORK): Linux 6.17 and later move a
+ * range made of several kernel mappings, and each piece must come back
+ * as it was, at the same offset in the result -- and what was no shim
+ * mapping must stay out.  (Cloned whole from the piece at the old
+ * address, a PROT_NONE piece came back served, and flushed: SIGSEGV.)
+ */
+#define MOVED_MAX 8
+struct moved {
+	size_t n;
+	bool too_many;
+	struct moved_piece {
+		uintptr_t a, b;		/* its part of the old range */
+		struct shim_map from;	/* its state, copied */
+		struct shim_map *t;	/* its record in the result */
+	} p[MOVED_MAX];
+};
+
+/* moved_one -- note one shim piece the old range overlaps */
+static int
+moved_one(void *ctx, const struct registry_entry *e)
+{
+	struct moved *mv = ctx;
+	struct shim_map *s = shim_map_of(e);
+	if (!s)
+		return 0;
+	if (mv->n == MOVED_MAX) {
+		mv->too_many = true;
+		return 1;
+	}
+	struct moved_piece *q = &mv->p[mv->n++];
+	q->a = e->start;
+	q->b = e->end;
+	/* field by field: other threads may be changing its atomic flags;
+	 * and trim may retire s */
+	same_file_as(&q->from, s);
+	q->from.m = s->m;
+	q->t = NULL;
+	return 0;
+}
+
+/*
+ * moved_register -- the pieces of the old range [old, old + ol) at the
+ * result [p, p + len): each piece at its offset, the one that ends the
+ * range stretched or cut to the result's end (registry lock held;
+ * records and room set aside before the call).  A duplicate (dup: the
+ * old range stays) is all the piece at old.
+ */
+static void
+moved_register(struct moved *mv, uintptr_t old, size_t ol, uintptr_t p,
+		size_t len, bool dup)
+{
+	size_t nl = ALIGN_UP(len, Pagesize);
+	for (size_t i = 0; i < mv->n; i++) {
+		struct moved_piece *q = &mv->p[i];
+		uintptr_t a = q->a < old ? old : q->a;
+		uintptr_t b = q->b > old + ol || dup ? old + ol : q->b;
+		uintptr_t na = p + (a - old);
+		uintptr_t nb = b == old + ol ? p + nl : p + (b - old);
+		if (nb > p + nl)
+			nb = p + nl;
+		struct shim_map *t = q->t;
+		if (na >= nb) {
+			map_retire(t);
+			continue;
+		}
+		same_file_as(t, &q->from);
+		t->base = na;
+		t->base_off = q->from.base_off + (off_t)(a - q->from.base);
+		if (map_legacy_clone(&t->m, &q->from.m, (void *)na,
+				nb == p + nl ? len - (na - p) : nb - na, t)) {
+			/* only a pmem2 API object over the new range can
+			 * refuse it now (memory was set aside) */
+			shim_log(1, "mremap: %p not registered", (void *)na);
+			map_retire(t);
+		} else {
+			atomic_fetch_add(&shim_nmaps, 1);
+		}
+	}
+}
+
+/*
  * mremap -- the old range leaves the registry (it moves or grows), the
- * result comes back as a new mapping of the same file at the same offset.
+ * result comes back as new mappings of the same files at the same
+ * offsets (struct moved).
  * A shrink in place is a munmap of the tail: the kernel makes it over
  * any number of mappings (a move or a growth needs the old range inside
  * one), and the pages that stay keep what they are -- blocked by
@@ -702,20 +785,26 @@ mremap(void *old, size_t old_len, size_t new_len, int flags, ...)
 	int saved = errno;
 	struct undo u;
 	shim_in_hook = 1;
+	/*
+	 * The result is never tracked (present_only below): the tracking of
+	 * the old range ends first.  Linux 6.17 and later move a range that
+	 * spans several kernel mappings (a PROT_NONE page in it, say), but
+	 * not where a userfaultfd is registered: with the shim's
+	 * registration left on, such a move failed with EFAULT where it
+	 * succeeds without the shim (found by shim_fuzz).  A duplicate
+	 * (old_len 0) leaves the old range as it is.
+	 */
+	if (src_dax && old_len)
+		shim_dirty_release((uintptr_t)old, (uintptr_t)old + ol,
+				"mremap moves it");
 	registry_lock();
 	undo_begin(&u);
 	shim_count(ST_UNMAPS, 1);
-	struct registry_entry e;
-	struct shim_map *src = NULL;
-	if (registry_lookup(old, &e))
-		src = shim_map_of(&e);
-	/* trim may retire src: what the result needs, copied now (field
-	 * by field: other threads may be changing its atomic flags) */
-	struct shim_map from = { 0 };
-	if (src) {
-		same_file_as(&from, src);
-		from.m = src->m;
-	}
+	/* the pieces that move (a duplicate, old_len 0: the one at old) */
+	struct moved mv = { 0 };
+	if (src_dax)
+		(void) shim_each_overlap((uintptr_t)old, (uintptr_t)old +
+			(old_len ? ol : Pagesize), moved_one, &mv);
 	/* what the call replaces or cuts off leaves the shim */
 	if (dst_dax)
 		leave((uintptr_t)new_addr, (uintptr_t)new_addr +
@@ -734,18 +823,24 @@ mremap(void *old, size_t old_len, size_t new_len, int flags, ...)
 		ret = trim((uintptr_t)old, (uintptr_t)old +
 				ALIGN_UP(old_len, Pagesize), &u);
 	/*
-	 * The result's record and its room in the registry, before the
-	 * kernel call: after it, the moved mapping must be registered.  On
-	 * fsdax it is still a MAP_SYNC mapping, whose stores the kernel's
-	 * msync would never flush, and with no fd it cannot be mapped again
-	 * without MAP_SYNC.  No memory: ENOMEM, nothing changed.
+	 * The result's records and their room in the registry, before the
+	 * kernel call: after it, the moved mappings must be registered.  On
+	 * fsdax they are still MAP_SYNC mappings, whose stores the kernel's
+	 * msync would never flush, and with no fd they cannot be mapped
+	 * again without MAP_SYNC.  No memory (or more than MOVED_MAX pieces
+	 * in one move): ENOMEM, nothing changed.
 	 */
-	struct shim_map *t = NULL;
-	if (!ret && src && (!(t = map_alloc()) || registry_reserve(1)))
+	if (mv.too_many)
+		ret = -ENOMEM;
+	for (size_t i = 0; i < mv.n && !ret; i++)
+		if (!(mv.p[i].t = map_alloc()))
+			ret = -ENOMEM;
+	if (!ret && mv.n && registry_reserve(mv.n))
 		ret = -ENOMEM;
 	if (ret) {
-		if (t)
-			map_retire(t);
+		for (size_t i = 0; i < mv.n; i++)
+			if (mv.p[i].t)
+				map_retire(mv.p[i].t);
 		undo_apply(&u);
 		registry_unlock();
 		shim_in_hook = 0;
@@ -756,26 +851,14 @@ mremap(void *old, size_t old_len, size_t new_len, int flags, ...)
 	int err = errno;
 	if (p == MAP_FAILED) {
 		undo_apply(&u);
-		if (t)
-			map_retire(t);
+		for (size_t i = 0; i < mv.n; i++)
+			map_retire(mv.p[i].t);
 	} else {
 		undo_commit(&u);
-		if (t) {
-			/* the mark of MADV_DONTFORK moves with the kernel's
-			 * mapping too */
-			same_file_as(t, &from);
-			t->base = (uintptr_t)p;
-			t->base_off = from.base_off +
-				(off_t)((uintptr_t)old - from.base);
-			if (map_legacy_clone(&t->m, &from.m, p, new_len, t)) {
-				/* only a pmem2 API object over the new range
-				 * can refuse it now (memory was set aside) */
-				shim_log(1, "mremap: %p not registered", p);
-				map_retire(t);
-			} else {
-				atomic_fetch_add(&shim_nmaps, 1);
-			}
-		}
+		/* the marks (MADV_DONTFORK, blocked) move with the kernel's
+		 * mappings too */
+		moved_register(&mv, (uintptr_t)old, old_len ? ol : nl,
+				(uintptr_t)p, new_len, !old_len);
 	}
 	registry_unlock();
 	shim_in_hook = 0;

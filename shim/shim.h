@@ -324,12 +324,14 @@ void shim_dirty_note(struct shim_map *s, uintptr_t lo, uintptr_t hi,
  */
 bool shim_dirty_intact(uintptr_t lo, uintptr_t hi);
 /*
- * shim_dirty_release -- the program is about to register its own
- * userfaultfd over [lo, hi): a range can belong to one userfaultfd only,
- * so the shim's registration leaves the tracked mappings there (they fall
- * back to every page this process has mapped, always enough).
+ * shim_dirty_release -- end the tracking of the mappings in [lo, hi)
+ * and take the shim's userfaultfd registration off them (they fall back
+ * to every page this process has mapped, always enough); why: for the
+ * log.  Before the program registers its own userfaultfd there (a range
+ * belongs to one only), and before mremap moves them (hooks_mmap.c).
+ * Takes the registry lock.
  */
-void shim_dirty_release(uintptr_t lo, uintptr_t hi);
+void shim_dirty_release(uintptr_t lo, uintptr_t hi, const char *why);
 void shim_dirty_atfork(int phase);
 /*
  * shim_dirty_fds_closing -- the program is about to close or replace the

@@ -92,3 +92,27 @@ pmemshim_test_registered(const void *addr)
 	struct registry_entry e;
 	return registry_lookup(addr, &e);
 }
+
+/*
+ * pmemshim_test_registry_check -- the registry's own invariants: entries
+ * in address order, none empty, none overlapping, no object in two of
+ * them (a lookup by object would find the wrong one).  0 when they hold,
+ * else the index of the first entry that breaks one (1-based); -1 with
+ * more than 1024 entries.
+ */
+PUBLIC int
+pmemshim_test_registry_check(void)
+{
+	static struct registry_entry e[1025];
+	size_t n = registry_overlaps(0, UINTPTR_MAX, e, 1024);
+	if (n > 1024)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (e[i].start >= e[i].end || (i && e[i].start < e[i - 1].end))
+			return (int)i + 1;
+		for (size_t j = 0; j < i; j++)
+			if (e[j].obj == e[i].obj)
+				return (int)i + 1;
+	}
+	return 0;
+}

@@ -303,6 +303,67 @@ op_store(void)
 	stored(i, d, len);
 }
 
+/*
+ * op_fork -- a child stores through the inherited mappings and leaves
+ * with _exit, which the shim flushes on the way out (a worker of
+ * Python's multiprocessing does that): the child's flushes come back
+ * through a pipe and are applied to this run's model, where the child's
+ * stores must then all be flushed, and drained
+ */
+static void
+op_fork(void)
+{
+	struct { int i; uintptr_t d; size_t len; } st[3];
+	int n = 0;
+	for (int k = 0; k < 3; k++) {
+		uintptr_t run;
+		if (pick_dest(&st[n].i, &st[n].d, &st[n].len, PG, &run))
+			n++;
+	}
+	uint64_t bytes = rnd64();
+	desc("fork, %d stores in the child, _exit", n);
+	int pfd[2];
+	FATAL(pipe(pfd) == 0);
+	pid_t pid = fork();
+	FATAL(pid >= 0);
+	if (pid == 0) {
+		close(pfd[0]);
+		Report_fd = pfd[1];
+		Rng = bytes;
+		for (int k = 0; k < n; k++)
+			for (size_t b = 0; b < st[k].len; b++)
+				((volatile unsigned char *)st[k].d)[b] =
+					(unsigned char)rnd64();
+		_exit(0);
+	}
+	close(pfd[1]);
+	for (int k = 0; k < n; k++)
+		stored(st[k].i, st[k].d, st[k].len);
+	Undrained = 0;
+	replay(pfd[0]);
+	close(pfd[0]);
+	int status;
+	FATAL(waitpid(pid, &status, 0) == pid);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		fail("the child ended with status %#x", status);
+	result(0);
+	if (!Shim)
+		return;
+	for (int k = 0; k < n; k++)
+		for (uintptr_t a = st[k].d; a < st[k].d + st[k].len &&
+				M[st[k].i].taken && served(st[k].d) > 0; a++) {
+			long l = line_of(&M[st[k].i], a);
+			if (l >= 0 && F[M[st[k].i].f].dirty[l])
+				fail("the child's store to line %ld of file %d "
+					"(page %zu of mapping %d) was not "
+					"flushed at its _exit", l, M[st[k].i].f,
+					(size_t)(a - M[st[k].i].a) / PG,
+					st[k].i);
+		}
+	if (Undrained)
+		fail("the child's _exit flushed without a drain");
+}
+
 extern void *__memcpy_chk(void *d, const void *s, size_t n, size_t dlen);
 extern void *__memmove_chk(void *d, const void *s, size_t n, size_t dlen);
 
@@ -525,7 +586,9 @@ child(int shim, uint64_t seed, long ops, const char *dir, const char *trace)
 			"pmemshim_test_watch");
 		Registered = (int (*)(const void *))dlsym(RTLD_DEFAULT,
 			"pmemshim_test_registered");
-		FATAL(Watch && Registered);
+		Registry_check = (int (*)(void))dlsym(RTLD_DEFAULT,
+			"pmemshim_test_registry_check");
+		FATAL(Watch && Registered && Registry_check);
 		Served = Gran;
 		Tracked = tracking_expected();
 	}
@@ -538,7 +601,7 @@ child(int shim, uint64_t seed, long ops, const char *dir, const char *trace)
 	static void (*const opfn[])(void) = { op_map, op_map, op_map,
 		op_unmap, op_mremap, op_protect, op_store, op_store, op_store,
 		op_copy, op_copy, op_msync, op_msync, op_msync, op_fsync,
-		op_truncate, op_madvise };
+		op_truncate, op_madvise, op_fork };
 	for (Op = 0; Op < ops; Op++) {
 		Desc[0] = '\0';
 		Ret = 0;

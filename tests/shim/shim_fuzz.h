@@ -64,6 +64,18 @@ extern int (*Watch)(const void *, void (*)(const void *, size_t),
 		void (*)(void));
 extern int (*Registered)(const void *);
 extern int (*Served)(const void *);	/* pmemshim_mapping_granularity */
+extern int (*Registry_check)(void);	/* pmemshim_test_registry_check */
+/*
+ * Report_fd -- in a fork's child, where its flushes and drains are
+ * written (a flush_rec each; addr NULL: a drain) for the parent to
+ * replay() on its model; -1 elsewhere
+ */
+extern int Report_fd;
+struct flush_rec {
+	const void *addr;
+	size_t len;
+};
+void replay(int fd);
 
 void fail(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 void desc(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

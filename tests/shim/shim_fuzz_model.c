@@ -44,6 +44,8 @@ int Tracked;		/* written-page tracking expected */
 int (*Watch)(const void *, void (*)(const void *, size_t), void (*)(void));
 int (*Registered)(const void *);
 int (*Served)(const void *);
+int (*Registry_check)(void);
+int Report_fd = -1;
 
 void
 fail(const char *fmt, ...)
@@ -218,6 +220,11 @@ clean(int f, long l)
 static void
 on_flush(const void *addr, size_t len)
 {
+	if (Report_fd >= 0) {	/* a fork's child: the parent applies it */
+		struct flush_rec r = { addr, len };
+		FATAL(write(Report_fd, &r, sizeof(r)) == sizeof(r));
+		return;
+	}
 	uintptr_t a = (uintptr_t)addr & ~(uintptr_t)(LINE - 1);
 	for (; a < (uintptr_t)addr + len; a += LINE) {
 		size_t pg;
@@ -237,7 +244,26 @@ on_flush(const void *addr, size_t len)
 static void
 on_drain(void)
 {
+	if (Report_fd >= 0) {
+		struct flush_rec r = { NULL, 0 };
+		FATAL(write(Report_fd, &r, sizeof(r)) == sizeof(r));
+		return;
+	}
 	Undrained = 0;
+}
+
+void
+replay(int fd)
+{
+	struct flush_rec r;
+	ssize_t n;
+	while ((n = read(fd, &r, sizeof(r))) == sizeof(r)) {
+		if (r.addr)
+			on_flush(r.addr, r.len);
+		else
+			on_drain();
+	}
+	FATAL(n == 0);
 }
 
 /* ---- checks after each call (the run under the shim) -------------- */
@@ -274,6 +300,9 @@ check_registry(void)
 		if (find(va, &pg) < 0 && Registered((void *)va))
 			fail("arena page %zu, filler, is registered", p);
 	}
+	int bad = Registry_check();
+	if (bad)
+		fail("the registry breaks its own rules at entry %d", bad);
 }
 
 /* check_dirty -- every dirty line is still mapped by a served page */

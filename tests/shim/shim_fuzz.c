@@ -217,6 +217,9 @@ op_mremap(void)
 	add_map((uintptr_t)r, new_len / PG, m.f, m.off + p, m.shared, m.taken,
 		m.prot[p]);
 	memcpy(M[Nm - 1].wr, wr, sizeof(wr));
+	for (size_t k = 0; k < new_len / PG; k++)	/* a VMA flag: moves */
+		M[Nm - 1].nofork[k] = m.nofork[p + (k < n && old_len ? k :
+			old_len ? n - 1 : 0)];
 	/* a shrink keeps each page's protection (it may span several
 	 * kernel mappings); a range that grows or moves is one, and so is
 	 * the one a duplicate copies */
@@ -303,12 +306,24 @@ op_store(void)
 	stored(i, d, len);
 }
 
+/* in_child -- [d, d + len) of mapping i is in a fork's child too */
+static int
+in_child(int i, uintptr_t d, size_t len)
+{
+	for (uintptr_t a = d & ~(PG - 1); a < d + len; a += PG)
+		if (M[i].nofork[(a - M[i].a) / PG])
+			return 0;
+	return 1;
+}
+
 /*
  * op_fork -- a child stores through the inherited mappings and leaves
  * with _exit, which the shim flushes on the way out (a worker of
  * Python's multiprocessing does that): the child's flushes come back
  * through a pipe and are applied to this run's model, where the child's
- * stores must then all be flushed, and drained
+ * stores must then all be flushed, and drained.  The child checks its
+ * own registry and model first: without the pages given MADV_DONTFORK
+ * (a stale entry there would serve a file the child maps later).
  */
 static void
 op_fork(void)
@@ -317,7 +332,8 @@ op_fork(void)
 	int n = 0;
 	for (int k = 0; k < 3; k++) {
 		uintptr_t run;
-		if (pick_dest(&st[n].i, &st[n].d, &st[n].len, PG, &run))
+		if (pick_dest(&st[n].i, &st[n].d, &st[n].len, PG, &run) &&
+				in_child(st[n].i, st[n].d, st[n].len))
 			n++;
 	}
 	uint64_t bytes = rnd64();
@@ -330,6 +346,10 @@ op_fork(void)
 		close(pfd[0]);
 		Report_fd = pfd[1];
 		Rng = bytes;
+		forget_nofork();	/* moves M's indexes: st has addresses */
+		check_model();
+		if (Shim)
+			check_registry();
 		for (int k = 0; k < n; k++)
 			for (size_t b = 0; b < st[k].len; b++)
 				((volatile unsigned char *)st[k].d)[b] =
@@ -517,12 +537,19 @@ op_madvise(void)
 	size_t p, n;
 	if (!pick_sub(&i, &p, &n))
 		return;
-	int remove = rnd(4) == 0;
+	static const int advice[] = { MADV_DONTNEED, MADV_DONTNEED,
+		MADV_DONTNEED, MADV_REMOVE, MADV_DONTFORK, MADV_DOFORK };
+	static const char *const names[] = { "DONTNEED", "DONTNEED",
+		"DONTNEED", "REMOVE", "DONTFORK", "DOFORK" };
+	int k = (int)rnd(6), remove = advice[k] == MADV_REMOVE;
 	uintptr_t lo = M[i].a + p * PG;
-	desc("madvise map %d pages %zu+%zu %s", i, p, n,
-		remove ? "REMOVE" : "DONTNEED");
-	result(madvise((void *)lo, n * PG, remove ? MADV_REMOVE :
-		MADV_DONTNEED));
+	desc("madvise map %d pages %zu+%zu %s", i, p, n, names[k]);
+	result(madvise((void *)lo, n * PG, advice[k]));
+	if (Ret == 0 && (advice[k] == MADV_DONTFORK ||
+			advice[k] == MADV_DOFORK)) {
+		memset(M[i].nofork + p, advice[k] == MADV_DONTFORK, n);
+		return;
+	}
 	if (Ret || !Shim)
 		return;
 	/*

@@ -15,8 +15,9 @@
 #define LINE 64
 #define NF 4			/* files; the last is outside the DAX dir */
 #define FPAGES 64		/* most pages a file grows to */
-#define NM 40			/* model mappings */
-#define ROOM (NM - 3)		/* at most this many before a call that
+#define NM 128			/* model mappings (a fork's child splits
+				 * them at its MADV_DONTFORK pages) */
+#define ROOM 37			/* at most this many before a call that
 				 * may split one and add one */
 #define MPAGES 96		/* most pages in one mapping */
 #define APAGES 1024		/* the arena */
@@ -40,6 +41,7 @@ struct map {
 	unsigned char prot[MPAGES];
 	uint64_t wr[MPAGES];	/* lines stored to through this page and
 				 * not flushed since (bit n: line n) */
+	unsigned char nofork[MPAGES];	/* MADV_DONTFORK: not in a child */
 };
 
 /* shim_fuzz_model.c: the random stream */
@@ -83,6 +85,7 @@ void forget(uintptr_t lo, uintptr_t hi, int moved);
 void add_map(uintptr_t a, size_t np, int f, size_t off, int shared,
 		int taken, int prot);
 void refill(void);
+void forget_nofork(void);
 int served(uintptr_t va);
 long line_of(const struct map *m, uintptr_t va);
 void clean(int f, long l);

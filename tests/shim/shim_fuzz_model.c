@@ -126,6 +126,7 @@ forget(uintptr_t lo, uintptr_t hi, int moved)
 			for (size_t p = 0; p < t->np; p++) {
 				t->prot[p] = m->prot[skip + p];
 				t->wr[p] = m->wr[skip + p];
+				t->nofork[p] = m->nofork[skip + p];
 			}
 			m->np = (lo - m->a) / PG;
 		} else if (lo > m->a) {		/* the tail */
@@ -135,6 +136,7 @@ forget(uintptr_t lo, uintptr_t hi, int moved)
 			for (size_t p = 0; p + skip < m->np; p++) {
 				m->prot[p] = m->prot[p + skip];
 				m->wr[p] = m->wr[p + skip];
+				m->nofork[p] = m->nofork[p + skip];
 			}
 			m->a = hi;
 			m->np -= skip;
@@ -163,9 +165,30 @@ add_map(uintptr_t a, size_t np, int f, size_t off, int shared, int taken,
 	m->arena = in_arena(a);
 	memset(m->prot, prot, sizeof(m->prot));
 	memset(m->wr, 0, sizeof(m->wr));
+	memset(m->nofork, 0, sizeof(m->nofork));
 	for (size_t p = 0; p < np; p++)
 		if (in_arena(a + p * PG))
 			Filled[(a - Arena) / PG + p] = 0;
+}
+
+/*
+ * forget_nofork -- in a fork's child: the pages given MADV_DONTFORK are
+ * not there (nor, in the arena, the filler around them: refill is the
+ * parent's)
+ */
+void
+forget_nofork(void)
+{
+	for (int i = 0; i < Nm; i++)
+		for (size_t p = 0; p < M[i].np; p++)
+			if (M[i].nofork[p]) {
+				size_t q = p;
+				while (q < M[i].np && M[i].nofork[q])
+					q++;
+				forget(M[i].a + p * PG, M[i].a + q * PG, 1);
+				i = -1;		/* M changed: again */
+				break;
+			}
 }
 
 /* refill -- PROT_NONE filler on every arena page nothing else holds */

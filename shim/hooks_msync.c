@@ -690,6 +690,57 @@ before_layout_change(int fd)
 	}
 }
 
+/* the real-DAX files a range maps (before_hole) */
+#define HOLE_FILES 8
+struct hole_files {
+	size_t n;
+	bool many;
+	struct { dev_t dev; ino_t ino; } f[HOLE_FILES];
+};
+
+static int
+hole_file_one(void *ctx, const struct registry_entry *e)
+{
+	struct hole_files *h = ctx;
+	struct shim_map *s = shim_map_of(e);
+	if (!s || s->cls != SHIM_REAL_DAX)
+		return 0;
+	for (size_t i = 0; i < h->n; i++)
+		if (h->f[i].dev == s->dev && h->f[i].ino == s->ino)
+			return 0;
+	if (h->n == HOLE_FILES) {
+		h->many = true;
+		return 1;
+	}
+	h->f[h->n].dev = s->dev;
+	h->f[h->n++].ino = s->ino;
+	return 0;
+}
+
+/*
+ * before_hole -- madvise(MADV_REMOVE) punches a hole in the files its
+ * range maps (fallocate's PUNCH_HOLE): on real DAX the kernel then unmaps
+ * every page of every mapping of each file, not only the hole's, and a
+ * later flush would miss them (as before_layout_change).  Their shim
+ * mappings are flushed first, whole; with more than HOLE_FILES files in
+ * the range, every real-DAX mapping.
+ */
+static void
+before_hole(uintptr_t lo, uintptr_t hi)
+{
+	struct hole_files h = { 0 };
+	(void) shim_each_overlap(lo, hi, hole_file_one, &h);
+	if (h.many) {
+		(void) shim_flush_where(true, 0, ST_LAYOUT_FLUSH, NULL);
+		return;
+	}
+	for (size_t i = 0; i < h.n; i++) {
+		struct stat st = { .st_dev = h.f[i].dev,
+			.st_ino = h.f[i].ino };
+		flush_file(&st, 0, 0, ST_LAYOUT_FLUSH);
+	}
+}
+
 PUBLIC int
 ftruncate(int fd, off_t len)
 {
@@ -853,6 +904,15 @@ madvise(void *addr, size_t len, int advice)
 			shim_in_hook = 1;
 			if (shim_flush_gone(lo, hi, false))
 				shim_count(ST_MADVISE_FLUSH, 1);
+			shim_in_hook = 0;
+			errno = saved;
+		}
+		break;
+	case MADV_REMOVE:
+		if (IS_ALIGNED(lo, Pagesize)) {
+			int saved = errno;
+			shim_in_hook = 1;
+			before_hole(lo, hi);
 			shim_in_hook = 0;
 			errno = saved;
 		}

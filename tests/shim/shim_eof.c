@@ -97,6 +97,24 @@ main(void)
 	CHECK(ctr("truncate_flushes") == tf + (Real_dax ? 3 : 0));
 	CHECK(pread(fd, &c, 1, PG) == 1 && c == 'R');
 
+	/* madvise(MADV_REMOVE) punches a hole: on real DAX the kernel
+	 * unmaps every page of the file, so stores elsewhere in it, through
+	 * another mapping, are flushed first (found by shim_fuzz) */
+	char *o = mmap(NULL, 4 * PG, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+			8 * PG);
+	FATAL(o != MAP_FAILED && Gran(o) >= 0);
+	tf = ctr("truncate_flushes");
+	fl = ctr("msync_bytes_flushed");
+	o[PG + 5] = 'H';
+	CHECK(madvise(d + 2 * PG, PG, MADV_REMOVE) == 0);
+	CHECK(ctr("truncate_flushes") == tf + (Real_dax ? 1 : 0));
+	CHECK(msync(o, 4 * PG, MS_SYNC) == 0);
+	/* page 9 flushed once: by the madvise (real DAX) or the msync */
+	CHECK(ctr("msync_bytes_flushed") - fl >= flushed_bytes(o, PG, 4 * PG));
+	CHECK(pread(fd, &c, 1, 9 * PG + 5) == 1 && c == 'H');
+	CHECK(pread(fd, &c, 1, 2 * PG) == 1 && c == 0);	/* the hole */
+	CHECK(munmap(o, 4 * PG) == 0);
+
 	/* shrink below pages written since the last msync, through this
 	 * mapping and through one above the scan's fast-path size (dirty.c
 	 * FAST_SCAN_MIN: written pages then filtered by mincore) */

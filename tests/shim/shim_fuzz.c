@@ -11,8 +11,10 @@
  * the kernel likes), munmap, mremap (shrink, grow, move, MREMAP_FIXED,
  * MREMAP_DONTUNMAP, duplicate), mprotect, stores, memcpy/memmove/mempcpy
  * and their _chk forms, msync (every flag, bad ones too), fsync,
- * fdatasync, syncfs, sync_file_range, ftruncate and madvise, on three
- * files in the DAX directory and one outside it.  Ranges are picked
+ * fdatasync, syncfs, sync_file_range, ftruncate, truncate, fallocate
+ * (a hole, or room), madvise (DONTNEED, REMOVE, DONTFORK, DOFORK) and
+ * fork (the child stores and leaves with _exit), on three files in the
+ * DAX directory and one outside it.  Ranges are picked
  * relative to the run's own mappings, mostly inside an arena whose
  * unused pages are PROT_NONE filler, so that both runs see the same
  * layout there whatever addresses they got.
@@ -107,6 +109,21 @@ arena_span(uintptr_t *lo, size_t *np)
 static long Ret;
 static int Err;
 
+/*
+ * placed -- np pages the kernel placed at a: never in the arena, where
+ * every page is something (the run's or filler); the description says
+ * so if it happens, so that the two runs' traces part there
+ */
+static void
+placed(uintptr_t a, size_t np)
+{
+	char d[sizeof(Desc)];
+	if (a + np * PG > Arena && a < Arena + APAGES * PG) {
+		strcpy(d, Desc);
+		desc("%s (placed in the arena!)", d);
+	}
+}
+
 static void
 result(long ret)
 {
@@ -138,6 +155,8 @@ op_map(void)
 		return;
 	if (fixed)
 		forget(at, at + np * PG, 0);
+	else
+		placed((uintptr_t)a, np);
 	add_map((uintptr_t)a, np, f, off, shared,
 		shared && (prot & PROT_WRITE) && F[f].dax, prot);
 }
@@ -214,6 +233,8 @@ op_mremap(void)
 		forget(old, old + old_len, 0);
 	if (flags & MREMAP_FIXED)
 		forget(to, to + new_len, 0);
+	else if ((uintptr_t)r != old)
+		placed((uintptr_t)r, new_len / PG);
 	add_map((uintptr_t)r, new_len / PG, m.f, m.off + p, m.shared, m.taken,
 		m.prot[p]);
 	memcpy(M[Nm - 1].wr, wr, sizeof(wr));
@@ -504,8 +525,13 @@ op_fsync(void)
 	}
 	if (Ret || !Shim)
 		return;
+	/* syncfs: every file on f's file system (in the DAX guest f3 is
+	 * on another) */
+	struct stat sf, sg;
+	FATAL(fstat(F[f].fd, &sf) == 0);
 	for (int g = 0; g < NF; g++)
-		if (g == f || how == 2)
+		if (g == f || (how == 2 && fstat(F[g].fd, &sg) == 0 &&
+				sg.st_dev == sf.st_dev))
 			clean_file(g, how >= 3 ? off : 0, how >= 3 && len ?
 				len : SIZE_MAX / 2, names[how]);
 	if (how < 3 && Undrained)
@@ -513,15 +539,45 @@ op_fsync(void)
 			names[how]);
 }
 
+/* op_fallocate -- punch a hole (the bytes are gone), or allocate */
+static void
+op_fallocate(int f)
+{
+	size_t off = rnd(FPAGES * PG);
+	size_t len = 1 + rnd(FPAGES * PG - off < 8 * PG ? FPAGES * PG - off :
+		8 * PG);
+	int punch = (int)rnd(2);
+	desc("fallocate file %d %s bytes %zu+%zu", f, punch ? "PUNCH_HOLE" :
+		"allocate", off, len);
+	result(fallocate(F[f].fd, punch ? FALLOC_FL_PUNCH_HOLE |
+		FALLOC_FL_KEEP_SIZE : 0, (off_t)off, (off_t)len));
+	if (Ret)
+		return;
+	if (!punch) {
+		if (off + len > F[f].size)
+			F[f].size = off + len;
+		return;
+	}
+	for (size_t l = (off + LINE - 1) / LINE; (l + 1) * LINE <= off + len &&
+			l < sizeof(F[f].dirty); l++)
+		clean(f, (long)l);	/* zeros now, nothing to flush */
+}
+
 static void
 op_truncate(void)
 {
-	int f = (int)rnd(NF);
+	int f = (int)rnd(NF), how = (int)rnd(4);
+	if (how == 3) {
+		op_fallocate(f);
+		return;
+	}
 	size_t size = rnd(FPAGES + 1) * PG;
 	if (size && rnd(3) == 0)
 		size -= 1 + rnd(PG - 1);
-	desc("ftruncate file %d to %zu", f, size);
-	result(ftruncate(F[f].fd, (off_t)size));
+	desc("%s file %d to %zu", how == 2 ? "truncate" : "ftruncate", f,
+		size);
+	result(how == 2 ? truncate(F[f].path, (off_t)size) :
+		ftruncate(F[f].fd, (off_t)size));
 	if (Ret)
 		return;
 	/* what lies past the end is gone: nothing to flush there */
@@ -576,14 +632,19 @@ op_madvise(void)
 static void
 open_files(const char *dir)
 {
-	char plain[600], path[700];
-	snprintf(plain, sizeof(plain), "%s-plain", dir);
+	char plain[600];
+	/* the file outside the DAX directory: beside it on emulated DAX,
+	 * on the non-DAX file system in the guest (tests/shim/guest) */
+	if (Real_dax)
+		snprintf(plain, sizeof(plain), "%s/fuzz", plain_dir());
+	else
+		snprintf(plain, sizeof(plain), "%s-plain", dir);
 	mkdir_p(dir);
 	mkdir_p(plain);
 	for (int f = 0; f < NF; f++) {
-		snprintf(path, sizeof(path), "%s/f%d", f < NF - 1 ? dir :
-			plain, f);
-		F[f].fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+		snprintf(F[f].path, sizeof(F[f].path), "%s/f%d", f < NF - 1 ?
+			dir : plain, f);
+		F[f].fd = open(F[f].path, O_RDWR | O_CREAT | O_TRUNC, 0644);
 		FATAL(F[f].fd >= 0);
 		F[f].dax = Shim && f < NF - 1;
 		F[f].size = (8 + rnd(FPAGES - 8)) * PG - (rnd(2) ? rnd(PG) :
@@ -603,6 +664,7 @@ child(int shim, uint64_t seed, long ops, const char *dir, const char *trace)
 {
 	Shim = shim;
 	Rng = seed;
+	(void) shim_test_dir(&Real_dax);	/* both runs: where f3 goes */
 	Trace = fopen(trace, "w");
 	FATAL(Trace);
 	setvbuf(Trace, NULL, _IOLBF, 0);	/* up to a crash */
@@ -715,7 +777,9 @@ main(int argc, char **argv)
 		return child(strcmp(argv[2], "shim") == 0,
 			strtoull(argv[3], NULL, 0), atol(argv[4]), argv[5],
 			argv[6]);
-	long seeds = 24, ops = 400;
+	const char *dax = shim_test_init();
+	/* fewer under the DAX guest's emulated CPU */
+	long seeds = Real_dax ? 8 : 24, ops = Real_dax ? 300 : 400;
 	uint64_t first = 1;
 	for (int i = 1; i + 1 < argc; i += 2) {
 		if (strcmp(argv[i], "--seeds") == 0)
@@ -725,7 +789,6 @@ main(int argc, char **argv)
 		else if (strcmp(argv[i], "--seed") == 0)
 			first = strtoull(argv[i + 1], NULL, 0), seeds = 1;
 	}
-	const char *dax = shim_test_init();
 	/* the run without the shim: the same environment minus the shim */
 	static char *plain_env[512];
 	int k = 0;
@@ -743,11 +806,13 @@ main(int argc, char **argv)
 				snprintf(preload + strlen(preload),
 					sizeof(preload) - strlen(preload),
 					"%s%s", preload[11] ? ":" : "", t);
+		free(copy);
 		plain_env[k++] = preload;
 	}
 	plain_env[k] = NULL;
 	char pdir[600], ta[700], tb[700];
-	snprintf(pdir, sizeof(pdir), "%s/plain", plain_dir());
+	/* on the same file system as the run under the shim */
+	snprintf(pdir, sizeof(pdir), "%s-noshim", dax);
 	snprintf(ta, sizeof(ta), "%s/trace-shim", plain_dir());
 	snprintf(tb, sizeof(tb), "%s/trace-plain", plain_dir());
 	int failed = 0;

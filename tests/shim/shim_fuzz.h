@@ -24,6 +24,7 @@
 
 struct file {
 	int fd;
+	char path[700];
 	size_t size;
 	int dax;
 	unsigned char dirty[FPAGES * PG / LINE];  /* not flushed yet */

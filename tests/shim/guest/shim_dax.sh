@@ -7,8 +7,9 @@
 # programs get their directory from SHIM_TEST_DIR (shim_test.h refuses to
 # run with both), so every "taken over" the programs check is real-DAX
 # detection (statx STATX_ATTR_DAX).  SHIM_TEST_PLAIN_DIR (tmpfs) is their
-# non-DAX directory.  shim_faults runs under DAX_SHIM_FAULTS_LIB, the shim
-# built with fault injection.
+# non-DAX directory.  shim_faults and shim_fuzz run under
+# DAX_SHIM_FAULTS_LIB, the shim built with fault injection and the flush
+# watch.
 # shellcheck shell=dash
 set -u
 unset PMEMSHIM_DAX_PATHS PMEM2_FORCE_GRANULARITY PMEMSHIM_DAX
@@ -24,7 +25,9 @@ run_one() {
 	shift 2
 	n=${t##*/}
 	lib=$DAX_SHIM_LIB
-	[ "$n" != shim_faults ] || lib=${DAX_SHIM_FAULTS_LIB:-$DAX_SHIM_LIB}
+	case $n in shim_faults | shim_fuzz)
+		lib=${DAX_SHIM_FAULTS_LIB:-$DAX_SHIM_LIB} ;;
+	esac
 	d=$mnt/shimtest/$n
 	rm -rf "$d"
 	t0=$(cut -d' ' -f1 /proc/uptime)

@@ -327,6 +327,13 @@ op_store(void)
 	stored(i, d, len);
 }
 
+/* a store a fork's child makes: mapping i (this run's), [d, d + len) */
+struct store {
+	int i;
+	uintptr_t d;
+	size_t len;
+};
+
 /* in_child -- [d, d + len) of mapping i is in a fork's child too */
 static int
 in_child(int i, uintptr_t d, size_t len)
@@ -338,9 +345,41 @@ in_child(int i, uintptr_t d, size_t len)
 }
 
 /*
+ * vfork_stores -- a vfork child stores and leaves with _exit: it shares
+ * this process's memory and ends none of its mappings, so nothing is due
+ * then (the shim flushes nothing there: shim_flush_at_end); the stores
+ * are this process's, owed to its next syncs.  The child calls nothing
+ * but _exit: no check of its own.
+ */
+static void
+vfork_stores(const struct store *st, int n, uint64_t bytes)
+{
+	uint64_t rng = Rng;
+	pid_t pid = vfork();
+	FATAL(pid >= 0);
+	if (pid == 0) {
+		Rng = bytes;
+		for (int k = 0; k < n; k++)
+			for (size_t b = 0; b < st[k].len; b++)
+				((volatile unsigned char *)st[k].d)[b] =
+					(unsigned char)rnd64();
+		_exit(0);
+	}
+	Rng = rng;	/* the child's draws were in this memory */
+	int status;
+	FATAL(waitpid(pid, &status, 0) == pid);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		fail("the vfork child ended with status %#x", status);
+	for (int k = 0; k < n; k++)
+		stored(st[k].i, st[k].d, st[k].len);
+	result(0);
+}
+
+/*
  * op_fork -- a child stores through the inherited mappings and leaves
- * with _exit, which the shim flushes on the way out (a worker of
- * Python's multiprocessing does that): the child's flushes come back
+ * with _exit or by exec, which the shim flushes on the way out (a worker
+ * of Python's multiprocessing leaves with _exit), or is a vfork child
+ * (vfork_stores).  The child's flushes come back
  * through a pipe and are applied to this run's model, where the child's
  * stores must then all be flushed, and drained.  The child checks its
  * own registry and model first: without the pages given MADV_DONTFORK
@@ -349,7 +388,7 @@ in_child(int i, uintptr_t d, size_t len)
 static void
 op_fork(void)
 {
-	struct { int i; uintptr_t d; size_t len; } st[3];
+	struct store st[3];
 	int n = 0;
 	for (int k = 0; k < 3; k++) {
 		uintptr_t run;
@@ -358,7 +397,13 @@ op_fork(void)
 			n++;
 	}
 	uint64_t bytes = rnd64();
-	desc("fork, %d stores in the child, _exit", n);
+	static const char *const ends[] = { "_exit", "exec", "vfork" };
+	int end = (int)rnd(3);
+	desc("fork, %d stores in the child, %s", n, ends[end]);
+	if (end == 2) {
+		vfork_stores(st, n, bytes);
+		return;
+	}
 	int pfd[2];
 	FATAL(pipe(pfd) == 0);
 	pid_t pid = fork();
@@ -375,6 +420,11 @@ op_fork(void)
 			for (size_t b = 0; b < st[k].len; b++)
 				((volatile unsigned char *)st[k].d)[b] =
 					(unsigned char)rnd64();
+		if (end == 1) {		/* the shim flushes before exec */
+			char *argv[] = { "true", NULL };
+			execve("/bin/true", argv, environ);
+			_exit(127);
+		}
 		_exit(0);
 	}
 	close(pfd[1]);
@@ -397,12 +447,12 @@ op_fork(void)
 			if (l >= 0 && F[M[st[k].i].f].dirty[l])
 				fail("the child's store to line %ld of file %d "
 					"(page %zu of mapping %d) was not "
-					"flushed at its _exit", l, M[st[k].i].f,
+					"flushed at its %s", l, M[st[k].i].f,
 					(size_t)(a - M[st[k].i].a) / PG,
-					st[k].i);
+					st[k].i, ends[end]);
 		}
 	if (Undrained)
-		fail("the child's _exit flushed without a drain");
+		fail("the child's %s flushed without a drain", ends[end]);
 }
 
 extern void *__memcpy_chk(void *d, const void *s, size_t n, size_t dlen);

@@ -311,6 +311,7 @@ struct file_ctx {
 	dev_t dev;
 	ino_t ino;
 	bool any_dev, any_ino;	/* sync(2), syncfs(2) and exit */
+	bool real_only;		/* real-DAX mappings only (before_hole) */
 	off_t off;
 	size_t len;		/* 0: to the end of the file */
 	const struct shim_map *except;
@@ -347,6 +348,7 @@ file_part(void *ctx, struct shim_map *s, uintptr_t start, uintptr_t end)
 {
 	struct file_ctx *c = ctx;
 	if (!shim_flushable(s) || s == c->except ||
+			(c->real_only && s->cls != SHIM_REAL_DAX) ||
 			(!c->any_dev && s->dev != c->dev) ||
 			(!c->any_ino && s->ino != c->ino))
 		return;
@@ -695,6 +697,7 @@ before_layout_change(int fd)
 struct hole_files {
 	size_t n;
 	bool many;
+	uintptr_t covered;	/* shim pieces cover the range up to here */
 	struct { dev_t dev; ino_t ino; } f[HOLE_FILES];
 };
 
@@ -703,6 +706,8 @@ hole_file_one(void *ctx, const struct registry_entry *e)
 {
 	struct hole_files *h = ctx;
 	struct shim_map *s = shim_map_of(e);
+	if (s && e->start <= h->covered && e->end > h->covered)
+		h->covered = e->end;
 	if (!s || s->cls != SHIM_REAL_DAX)
 		return 0;
 	for (size_t i = 0; i < h->n; i++)
@@ -722,16 +727,21 @@ hole_file_one(void *ctx, const struct registry_entry *e)
  * range maps (fallocate's PUNCH_HOLE): on real DAX the kernel then unmaps
  * every page of every mapping of each file, not only the hole's, and a
  * later flush would miss them (as before_layout_change).  Their shim
- * mappings are flushed first, whole; with more than HOLE_FILES files in
- * the range, every real-DAX mapping.
+ * mappings are flushed first, whole.  Every shim mapping is, when the
+ * range is not all shim pieces (a mapping the shim did not take, of a
+ * file it maps elsewhere: read-only at mmap, say) or holds more than
+ * HOLE_FILES files: which file that part maps, only the kernel knows.
  */
 static void
 before_hole(uintptr_t lo, uintptr_t hi)
 {
-	struct hole_files h = { 0 };
+	struct hole_files h = { .covered = lo };
 	(void) shim_each_overlap(lo, hi, hole_file_one, &h);
-	if (h.many) {
-		(void) shim_flush_where(true, 0, ST_LAYOUT_FLUSH, NULL);
+	if (h.many || h.covered < hi) {
+		size_t flushed = 0;
+		struct file_ctx c = { .any_dev = true, .any_ino = true,
+			.real_only = true, .flushed = &flushed };
+		(void) flush_counted(&c, ST_LAYOUT_FLUSH);
 		return;
 	}
 	for (size_t i = 0; i < h.n; i++) {
@@ -881,7 +891,11 @@ PUBLIC int
 madvise(void *addr, size_t len, int advice)
 {
 	uintptr_t lo = (uintptr_t)addr, hi = lo + ALIGN_UP(len, Pagesize);
-	if (shim_in_hook || hi < lo || !registry_may_overlap(addr, len))
+	/* MADV_REMOVE of any range may punch a file the shim maps */
+	if (shim_in_hook || hi < lo || (advice != MADV_REMOVE &&
+			!registry_may_overlap(addr, len)) ||
+			(advice == MADV_REMOVE && atomic_load_explicit(
+				&shim_nmaps, memory_order_relaxed) == 0))
 		return (int)syscall(SYS_madvise, addr, len, advice);
 	switch (advice) {
 	case MADV_DONTFORK:

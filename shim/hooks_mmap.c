@@ -419,6 +419,34 @@ trim(uintptr_t lo, uintptr_t hi, struct undo *u)
 	return -ENOMEM;
 }
 
+/*
+ * drop_if_gone -- after a failed call, the shim pieces of [lo, hi) leave
+ * the registry if the kernel unmapped them before it failed: a mremap
+ * with MREMAP_FIXED unmaps its destination first, and before Linux 6.17
+ * then refused an old range made of several mappings (EFAULT) -- the
+ * undo put the destination's pieces back, over nothing, and a file
+ * mapped there later would have had its msync served as a cache flush
+ * (found by shim_fuzz in the 6.12 guest).  The kernel unmaps all of it
+ * or none, so one piece gone means all.  Registry lock held.
+ */
+static void
+drop_if_gone(uintptr_t lo, uintptr_t hi)
+{
+	uintptr_t r[2] = { lo, hi };
+	if (each_overlap(registry_overlaps, lo, hi, still_mapped_one, r) == 0)
+		return;
+	struct undo u;
+	undo_begin(&u);
+	if (trim(lo, hi, &u)) {
+		undo_apply(&u);
+		shim_log(1, "mremap failed, and no memory to take its "
+			"unmapped destination %p out of the registry",
+			(void *)lo);
+	} else {
+		undo_commit(&u);
+	}
+}
+
 /* ---- hooks --------------------------------------------------------- */
 
 static bool
@@ -853,6 +881,9 @@ mremap(void *old, size_t old_len, size_t new_len, int flags, ...)
 		undo_apply(&u);
 		for (size_t i = 0; i < mv.n; i++)
 			map_retire(mv.p[i].t);
+		if (dst_dax)
+			drop_if_gone((uintptr_t)new_addr, (uintptr_t)new_addr +
+				ALIGN_UP(new_len, Pagesize));
 	} else {
 		undo_commit(&u);
 		/* the marks (MADV_DONTFORK, blocked) move with the kernel's

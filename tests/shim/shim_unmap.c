@@ -253,6 +253,23 @@ main(void)
 	}
 	munmap(dst, 8 * PG);
 
+	/* a growth over several mappings is refused (EFAULT); before Linux
+	 * 6.17 the kernel had unmapped the MREMAP_FIXED destination first,
+	 * and the shim must not put a piece there back in the registry */
+	char *g = pieces(fd);
+	char *gd = mmap(NULL, 12 * PG, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+			0);
+	FATAL(gd != MAP_FAILED && registered(gd));
+	/* EFAULT (valgrind, which emulates mremap: EINVAL) */
+	CHECK(mremap(g, 8 * PG, 12 * PG, MREMAP_MAYMOVE | MREMAP_FIXED, gd) ==
+		MAP_FAILED);
+	unsigned char v;
+	int gone = mincore(gd, PG, &v) != 0;
+	printf("failed MREMAP_FIXED destination unmapped: %d\n", gone);
+	CHECK(registered(gd) == !gone && registered(gd + 11 * PG) == !gone);
+	munmap(g, 8 * PG);
+	munmap(gd, 12 * PG);
+
 	/* a mremap the kernel refuses puts the registry back as it was, and
 	 * frees no mapping still in it: MREMAP_FIXED onto its own range
 	 * (EINVAL) cut the mapping around the new range, then took both

@@ -220,6 +220,12 @@ op_mremap(void)
 		old_len / PG, new_len / PG, flags);
 	void *r = mremap((void *)old, old_len, new_len, flags, (void *)to);
 	result(r == MAP_FAILED ? -1 : 0);
+	unsigned char v;
+	if (r == MAP_FAILED && (flags & MREMAP_FIXED) &&
+			mincore((void *)to, PG, &v) != 0)
+		/* unmapped before the kernel refused the old range (before
+		 * Linux 6.17): it left the shim, flushed first */
+		forget(to, to + new_len, 0);
 	if (r == MAP_FAILED)
 		return;
 	/* the pages that move take their stores along; what a shrink cuts

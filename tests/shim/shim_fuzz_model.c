@@ -62,6 +62,19 @@ fail(const char *fmt, ...)
 			M[i].shared ? "shared" : "private", M[i].taken ?
 			" taken" : "", M[i].arena ? "arena" : "anywhere",
 			(void *)M[i].a, served(M[i].a));
+	/* and the kernel's view of the arena, in pages from its start */
+	FILE *f = fopen("/proc/self/maps", "r");
+	char line[512];
+	while (f && fgets(line, sizeof(line), f)) {
+		uintptr_t lo, hi;
+		if (sscanf(line, "%lx-%lx", &lo, &hi) == 2 &&
+				hi > Arena && lo < Arena + APAGES * PG)
+			fprintf(stderr, "  kernel: arena pages %ld..%ld %s",
+				(long)(lo - Arena) / (long)PG,
+				(long)(hi - Arena) / (long)PG, line + 26);
+	}
+	if (f)
+		fclose(f);
 	fflush(Trace);
 	exit(1);
 }
@@ -405,40 +418,59 @@ clean_file(int f, size_t off, size_t len, const char *what)
 				F[f].when[l]);
 }
 
+/* the kernel's mappings, from /proc/self/maps (check_model) */
+static struct vma { uintptr_t lo, hi; char perm[5]; } V[1024];
+static int Nv;
+
+/* vma_at -- the kernel mapping holding a, or NULL */
+static const struct vma *
+vma_at(uintptr_t a)
+{
+	for (int k = 0; k < Nv; k++)
+		if (a >= V[k].lo && a < V[k].hi)
+			return &V[k];
+	return NULL;
+}
+
 /*
  * check_model -- the model against the kernel's /proc/self/maps: every
  * page of every mapping there, with the protection and the shared flag
- * the model has (the fuzzer checking itself)
+ * the model has, and the arena's filler where the model put it (a filler
+ * page gone would let the kernel place a mapping there, in one run and
+ * not the other) -- the fuzzer checking itself
  */
 void
 check_model(void)
 {
-	static struct { uintptr_t lo, hi; char perm[5]; } v[1024];
-	int nv = 0;
+	Nv = 0;
 	FILE *f = fopen("/proc/self/maps", "r");
 	FATAL(f);
 	char line[512];
-	while (nv < 1024 && fgets(line, sizeof(line), f))
-		if (sscanf(line, "%lx-%lx %4s", &v[nv].lo, &v[nv].hi,
-				v[nv].perm) == 3)
-			nv++;
+	while (Nv < 1024 && fgets(line, sizeof(line), f))
+		if (sscanf(line, "%lx-%lx %4s", &V[Nv].lo, &V[Nv].hi,
+				V[Nv].perm) == 3)
+			Nv++;
 	fclose(f);
 	for (int i = 0; i < Nm; i++)
 		for (size_t p = 0; p < M[i].np; p++) {
-			uintptr_t a = M[i].a + p * PG;
-			int k = 0;
-			while (k < nv && !(a >= v[k].lo && a < v[k].hi))
-				k++;
-			int prot = k == nv ? -1 :
-				(v[k].perm[0] == 'r' ? PROT_READ : 0) |
-				(v[k].perm[1] == 'w' ? PROT_WRITE : 0);
+			const struct vma *v = vma_at(M[i].a + p * PG);
+			int prot = !v ? -1 : (v->perm[0] == 'r' ? PROT_READ :
+				0) | (v->perm[1] == 'w' ? PROT_WRITE : 0);
 			if (prot != M[i].prot[p] ||
-					(v[k].perm[3] == 's') != M[i].shared)
+					(v && (v->perm[3] == 's') != M[i].shared))
 				fail("model: page %zu of mapping %d is %s in "
 					"the kernel, prot %d shared %d in the "
-					"model", p, i, k == nv ? "unmapped" :
-					v[k].perm, M[i].prot[p], M[i].shared);
+					"model", p, i, !v ? "unmapped" : v->perm,
+					M[i].prot[p], M[i].shared);
 		}
+	for (size_t p = 0; p < APAGES; p++) {
+		size_t pg;
+		const struct vma *v = vma_at(Arena + p * PG);
+		if (Filled[p] && find(Arena + p * PG, &pg) < 0 &&
+				(!v || strcmp(v->perm, "---p") != 0))
+			fail("model: arena page %zu, filler, is %s in the "
+				"kernel", p, !v ? "unmapped" : v->perm);
+	}
 }
 
 /* ---- what the runs hold ------------------------------------------ */

@@ -734,6 +734,15 @@ moved_one(void *ctx, const struct registry_entry *e)
 	return 0;
 }
 
+/* moved_retire -- the records set aside for the result, unused */
+static void
+moved_retire(struct moved *mv)
+{
+	for (size_t i = 0; i < mv->n; i++)
+		if (mv->p[i].t)
+			map_retire(mv->p[i].t);
+}
+
 /*
  * moved_register -- the pieces of the old range [old, old + ol) at the
  * result [p, p + len): each piece at its offset, the one that ends the
@@ -803,12 +812,13 @@ mremap(void *old, size_t old_len, size_t new_len, int flags, ...)
 		return os_mremap(old, old_len, new_len, flags, new_addr);
 	size_t nl = ALIGN_UP(new_len, Pagesize);
 	size_t ol = ALIGN_UP(old_len, Pagesize);
+	uintptr_t o = (uintptr_t)old, d = (uintptr_t)new_addr;
 	if (!(flags & (MREMAP_FIXED | MREMAP_DONTUNMAP)) && nl && nl <= ol &&
-			(uintptr_t)old + ol > (uintptr_t)old) {
+			o + ol > o) {
 		struct unmap_call k = { .addr = old, .len = old_len,
 			.new_len = new_len, .flags = flags };
-		return unmap_range((uintptr_t)old + nl, (uintptr_t)old + ol,
-				call_shrink, &k) ? MAP_FAILED : k.result;
+		return unmap_range(o + nl, o + ol, call_shrink, &k) ?
+			MAP_FAILED : k.result;
 	}
 	int saved = errno;
 	struct undo u;
@@ -823,33 +833,28 @@ mremap(void *old, size_t old_len, size_t new_len, int flags, ...)
 	 * (old_len 0) leaves the old range as it is.
 	 */
 	if (src_dax && old_len)
-		shim_dirty_release((uintptr_t)old, (uintptr_t)old + ol,
-				"mremap moves it");
+		shim_dirty_release(o, o + ol, "mremap moves it");
 	registry_lock();
 	undo_begin(&u);
 	shim_count(ST_UNMAPS, 1);
 	/* the pieces that move (a duplicate, old_len 0: the one at old) */
 	struct moved mv = { 0 };
 	if (src_dax)
-		(void) shim_each_overlap((uintptr_t)old, (uintptr_t)old +
-			(old_len ? ol : Pagesize), moved_one, &mv);
+		(void) shim_each_overlap(o, o + (old_len ? ol : Pagesize),
+			moved_one, &mv);
 	/* what the call replaces or cuts off leaves the shim */
 	if (dst_dax)
-		leave((uintptr_t)new_addr, (uintptr_t)new_addr +
-				ALIGN_UP(new_len, Pagesize));
-	if (ALIGN_UP(new_len, Pagesize) < ALIGN_UP(old_len, Pagesize))
-		leave((uintptr_t)old + ALIGN_UP(new_len, Pagesize),
-				(uintptr_t)old + ALIGN_UP(old_len, Pagesize));
+		leave(d, d + nl);
+	if (nl < ol)
+		leave(o + nl, o + ol);
 	int ret = 0;
 	if (dst_dax)
-		ret = trim((uintptr_t)new_addr, (uintptr_t)new_addr +
-				ALIGN_UP(new_len, Pagesize), &u);
+		ret = trim(d, d + nl, &u);
 	/* MREMAP_DONTUNMAP leaves the old range mapped, with no pages: it
 	 * stays the shim's, or stores there would never be flushed (a
 	 * MAP_SYNC mapping: the kernel's msync would not) */
 	if (!ret && old_len && !(flags & MREMAP_DONTUNMAP))
-		ret = trim((uintptr_t)old, (uintptr_t)old +
-				ALIGN_UP(old_len, Pagesize), &u);
+		ret = trim(o, o + ol, &u);
 	/*
 	 * The result's records and their room in the registry, before the
 	 * kernel call: after it, the moved mappings must be registered.  On
@@ -866,9 +871,7 @@ mremap(void *old, size_t old_len, size_t new_len, int flags, ...)
 	if (!ret && mv.n && registry_reserve(mv.n))
 		ret = -ENOMEM;
 	if (ret) {
-		for (size_t i = 0; i < mv.n; i++)
-			if (mv.p[i].t)
-				map_retire(mv.p[i].t);
+		moved_retire(&mv);
 		undo_apply(&u);
 		registry_unlock();
 		shim_in_hook = 0;
@@ -879,17 +882,15 @@ mremap(void *old, size_t old_len, size_t new_len, int flags, ...)
 	int err = errno;
 	if (p == MAP_FAILED) {
 		undo_apply(&u);
-		for (size_t i = 0; i < mv.n; i++)
-			map_retire(mv.p[i].t);
+		moved_retire(&mv);
 		if (dst_dax)
-			drop_if_gone((uintptr_t)new_addr, (uintptr_t)new_addr +
-				ALIGN_UP(new_len, Pagesize));
+			drop_if_gone(d, d + nl);
 	} else {
 		undo_commit(&u);
 		/* the marks (MADV_DONTFORK, blocked) move with the kernel's
 		 * mappings too */
-		moved_register(&mv, (uintptr_t)old, old_len ? ol : nl,
-				(uintptr_t)p, new_len, !old_len);
+		moved_register(&mv, o, old_len ? ol : nl, (uintptr_t)p,
+				new_len, !old_len);
 	}
 	registry_unlock();
 	shim_in_hook = 0;

@@ -892,10 +892,10 @@ madvise(void *addr, size_t len, int advice)
 {
 	uintptr_t lo = (uintptr_t)addr, hi = lo + ALIGN_UP(len, Pagesize);
 	/* MADV_REMOVE of any range may punch a file the shim maps */
-	if (shim_in_hook || hi < lo || (advice != MADV_REMOVE &&
-			!registry_may_overlap(addr, len)) ||
-			(advice == MADV_REMOVE && atomic_load_explicit(
-				&shim_nmaps, memory_order_relaxed) == 0))
+	bool ours = advice == MADV_REMOVE ? atomic_load_explicit(&shim_nmaps,
+			memory_order_relaxed) > 0 :
+		registry_may_overlap(addr, len);
+	if (shim_in_hook || hi < lo || !ours)
 		return (int)syscall(SYS_madvise, addr, len, advice);
 	switch (advice) {
 	case MADV_DONTFORK:

@@ -317,6 +317,34 @@ stored(int i, uintptr_t d, size_t len)
 	}
 }
 
+/* clean_lines -- [d, d + len) of mapping i is durable (or gone) */
+static void
+clean_lines(int i, uintptr_t d, size_t len)
+{
+	for (uintptr_t a = d & ~(uintptr_t)(LINE - 1); a < d + len;
+			a += LINE) {
+		long l = line_of(&M[i], a);
+		if (l >= 0)
+			clean(M[i].f, l);
+	}
+}
+
+/* clean_file_lines -- lines [lo, hi) of file f are gone (zeros now) */
+static void
+clean_file_lines(int f, size_t lo, size_t hi)
+{
+	for (size_t l = lo; l < hi && l < sizeof(F[f].dirty); l++)
+		clean(f, (long)l);
+}
+
+/* store_random -- plain stores of random bytes (never a memset call) */
+static void
+store_random(uintptr_t d, size_t len)
+{
+	for (size_t k = 0; k < len; k++)
+		((volatile unsigned char *)d)[k] = (unsigned char)rnd64();
+}
+
 static void
 op_store(void)
 {
@@ -327,8 +355,7 @@ op_store(void)
 		return;
 	desc("store map %d at +%zu, %zu bytes", i, (size_t)(d - M[i].a),
 		len);
-	for (size_t k = 0; k < len; k++)
-		((volatile unsigned char *)d)[k] = (unsigned char)rnd64();
+	store_random(d, len);
 	result(0);
 	stored(i, d, len);
 }
@@ -339,6 +366,31 @@ struct store {
 	uintptr_t d;
 	size_t len;
 };
+
+/* child_stores / stored_all -- make the stores st[0..n), / model them */
+static void
+child_stores(const struct store *st, int n)
+{
+	for (int k = 0; k < n; k++)
+		store_random(st[k].d, st[k].len);
+}
+
+static void
+stored_all(const struct store *st, int n)
+{
+	for (int k = 0; k < n; k++)
+		stored(st[k].i, st[k].d, st[k].len);
+}
+
+/* reap -- wait for the child pid, which must have exited with 0 */
+static void
+reap(pid_t pid, const char *what)
+{
+	int status;
+	FATAL(waitpid(pid, &status, 0) == pid);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		fail("the %s ended with status %#x", what, status);
+}
 
 /* in_child -- [d, d + len) of mapping i is in a fork's child too */
 static int
@@ -365,19 +417,12 @@ vfork_stores(const struct store *st, int n, uint64_t bytes)
 	FATAL(pid >= 0);
 	if (pid == 0) {
 		Rng = bytes;
-		for (int k = 0; k < n; k++)
-			for (size_t b = 0; b < st[k].len; b++)
-				((volatile unsigned char *)st[k].d)[b] =
-					(unsigned char)rnd64();
+		child_stores(st, n);
 		_exit(0);
 	}
 	Rng = rng;	/* the child's draws were in this memory */
-	int status;
-	FATAL(waitpid(pid, &status, 0) == pid);
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		fail("the vfork child ended with status %#x", status);
-	for (int k = 0; k < n; k++)
-		stored(st[k].i, st[k].d, st[k].len);
+	reap(pid, "vfork child");
+	stored_all(st, n);
 	result(0);
 }
 
@@ -422,10 +467,7 @@ op_fork(void)
 		check_model();
 		if (Shim)
 			check_registry();
-		for (int k = 0; k < n; k++)
-			for (size_t b = 0; b < st[k].len; b++)
-				((volatile unsigned char *)st[k].d)[b] =
-					(unsigned char)rnd64();
+		child_stores(st, n);
 		if (end == 1) {		/* the shim flushes before exec */
 			char *argv[] = { "true", NULL };
 			execve("/bin/true", argv, environ);
@@ -434,31 +476,21 @@ op_fork(void)
 		_exit(0);
 	}
 	close(pfd[1]);
-	for (int k = 0; k < n; k++)
-		stored(st[k].i, st[k].d, st[k].len);
+	stored_all(st, n);
 	Undrained = 0;
 	replay(pfd[0]);
 	close(pfd[0]);
-	int status;
-	FATAL(waitpid(pid, &status, 0) == pid);
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		fail("the child ended with status %#x", status);
+	reap(pid, "child");
 	result(0);
 	if (!Shim)
 		return;
+	/* what the child stored through a page the shim serves, flushed */
+	char what[32];
+	snprintf(what, sizeof(what), "the child's %s", ends[end]);
 	for (int k = 0; k < n; k++)
-		for (uintptr_t a = st[k].d; a < st[k].d + st[k].len &&
-				M[st[k].i].taken && served(st[k].d) > 0; a++) {
-			long l = line_of(&M[st[k].i], a);
-			if (l >= 0 && F[M[st[k].i].f].dirty[l])
-				fail("the child's store to line %ld of file %d "
-					"(page %zu of mapping %d) was not "
-					"flushed at its %s", l, M[st[k].i].f,
-					(size_t)(a - M[st[k].i].a) / PG,
-					st[k].i, ends[end]);
-		}
+		clean_range(st[k].d, st[k].d + st[k].len, what);
 	if (Undrained)
-		fail("the child's %s flushed without a drain", ends[end]);
+		fail("%s flushed without a drain", what);
 }
 
 extern void *__memcpy_chk(void *d, const void *s, size_t n, size_t dlen);
@@ -512,10 +544,7 @@ op_copy(void)
 		fail("the mover moved %lu bytes of a %zu-byte copy",
 			ctr("bytes_moved_by_core") - moved, len);
 	} else {	/* durable when the copy returns */
-		for (uintptr_t a = d & ~(uintptr_t)(LINE - 1); a < d + len;
-				a += LINE)
-			if (line_of(&M[i], a) >= 0)
-				clean(M[i].f, line_of(&M[i], a));
+		clean_lines(i, d, len);
 	}
 }
 
@@ -616,9 +645,8 @@ op_fallocate(int f)
 			F[f].size = off + len;
 		return;
 	}
-	for (size_t l = (off + LINE - 1) / LINE; (l + 1) * LINE <= off + len &&
-			l < sizeof(F[f].dirty); l++)
-		clean(f, (long)l);	/* zeros now, nothing to flush */
+	/* the lines wholly inside the hole: zeros now, nothing to flush */
+	clean_file_lines(f, (off + LINE - 1) / LINE, (off + len) / LINE);
 }
 
 static void
@@ -639,8 +667,7 @@ op_truncate(void)
 	if (Ret)
 		return;
 	/* what lies past the end is gone: nothing to flush there */
-	for (size_t l = (size + LINE - 1) / LINE; l < sizeof(F[f].dirty); l++)
-		clean(f, (long)l);
+	clean_file_lines(f, (size + LINE - 1) / LINE, sizeof(F[f].dirty));
 	F[f].size = size;
 }
 
@@ -678,11 +705,7 @@ op_madvise(void)
 		return;
 	}
 	/* the file's pages are gone (a hole now): nothing left to flush */
-	for (uintptr_t a = lo; a < lo + n * PG; a += LINE) {
-		long l = line_of(&M[i], a);
-		if (l >= 0)
-			clean(M[i].f, l);
-	}
+	clean_lines(i, lo, n * PG);
 }
 
 /* ---- one run ----------------------------------------------------- */

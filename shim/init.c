@@ -12,6 +12,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "registry.h"
 #include "shim.h"
 
 extern char **environ;
@@ -174,9 +175,22 @@ shim_mutex_atfork(pthread_mutex_t *m, int phase)
 	}
 }
 
+/*
+ * atfork_prepare -- every lock of the shim, in the order the hooks take
+ * them: the registry's first (take_over allocates a mapping record and
+ * starts tracking under it, shim_dirty_release holds it around the dirty
+ * lock), then the others, which nest nothing.  The registry's own
+ * handler (core/registry.c) runs after this one (handlers run in reverse
+ * order of registration) and so took its lock last: a fork in one thread
+ * while another mmapped a DAX file deadlocked both, each holding the lock
+ * the other wanted (found by shim_fuzz --threads).  The lock is
+ * recursive; that handler now only nests, and the child re-creates it
+ * (registry_atfork_child).
+ */
 static void
 atfork_prepare(void)
 {
+	registry_lock();
 	shim_classify_atfork(0);
 	shim_maps_atfork(0);
 	shim_dirty_atfork(0);
@@ -188,6 +202,7 @@ atfork_parent(void)
 	shim_dirty_atfork(1);
 	shim_maps_atfork(1);
 	shim_classify_atfork(1);
+	registry_unlock();
 }
 
 /*

@@ -21,6 +21,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -239,6 +240,57 @@ flush_tracked(struct shim_map *s, uintptr_t lo, uintptr_t hi, int flags,
 }
 
 /*
+ * Layout -- a flush finds the pages of a piece that are there (a scan,
+ * mincore), then flushes them; a page cut off the file in between raises
+ * SIGBUS at its CLWB (past the end of a page-cache file; there the
+ * kernel's msync just skips it).  Another thread's ftruncate did that:
+ * one thread shrinking its file while another msyncs it, or syncs the
+ * file system, killed the program (found by shim_fuzz --threads;
+ * shim_threads checks it).  So every flush of a piece holds Layout shared,
+ * and ftruncate, truncate, fallocate and posix_fallocate of a DAX file
+ * hold it exclusive for their kernel call (layout_begin), once the
+ * process has mappings to flush.  Writers go first: msyncs in a loop on
+ * other threads never starve a truncate.  A thread takes it once: a
+ * signal handler that flushes, or truncates, inside our flush goes on
+ * under the outer hold (a nested read would wait behind a queued writer,
+ * a write behind ourselves).  Another process's truncate is not seen
+ * (shim/README.md).  It guards no data: a fork's child, with no other
+ * thread, starts with it free.
+ */
+static pthread_rwlock_t Layout FORK_DATA =
+	PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZER_NP;
+static _Thread_local int Layout_held;
+
+static bool
+layout_read(void)
+{
+	if (Layout_held++)
+		return false;
+	pthread_rwlock_rdlock(&Layout);
+	return true;
+}
+
+static void
+layout_done(bool locked)
+{
+	Layout_held--;
+	if (locked)
+		pthread_rwlock_unlock(&Layout);
+}
+
+void
+shim_layout_atfork_child(void)
+{
+	pthread_rwlock_t fresh =
+		PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZER_NP;
+	Layout = fresh;
+}
+
+/* flush_resident_locked -- flush_resident's body, under Layout */
+static int flush_resident_locked(struct shim_map *s, uintptr_t lo,
+		uintptr_t hi, int flags, size_t *flushed, size_t *skipped);
+
+/*
  * flush_resident -- flush [lo, hi) of s where the pages are resident.
  * Returns 0, or -1 with errno when mincore refused (then the kernel msync
  * of that chunk was asked for instead, and its result is returned).
@@ -256,6 +308,16 @@ flush_resident(struct shim_map *s, uintptr_t lo, uintptr_t hi, int flags,
 		*flushed += hi - lo;
 		return 0;
 	}
+	bool locked = layout_read();
+	int ret = flush_resident_locked(s, lo, hi, flags, flushed, skipped);
+	layout_done(locked);
+	return ret;
+}
+
+static int
+flush_resident_locked(struct shim_map *s, uintptr_t lo, uintptr_t hi,
+		int flags, size_t *flushed, size_t *skipped)
+{
 	if (atomic_load_explicit(&s->tracked, memory_order_relaxed))
 		return flush_tracked(s, lo, hi, flags, true, flushed, skipped);
 	/*
@@ -337,8 +399,10 @@ flush_run(struct file_ctx *c)
 	if (!s)
 		return;
 	c->run = NULL;
+	bool locked = layout_read();
 	(void) flush_tracked(s, c->run_lo, c->run_hi, MS_SYNC, c->run_one,
 			c->flushed, &c->skipped);
+	layout_done(locked);
 	c->last = s;
 }
 
@@ -675,21 +739,39 @@ sync_file_range(int fd, off_t off, off_t len, unsigned int flags)
  * before such a call the shim mappings of a real-DAX file are flushed
  * (tests/shim/shim_eof.c, run on real DAX by tests/shim/guest/shim_dax.sh).
  * Emulated DAX (tmpfs) keeps its pages mapped and is not flushed here.
+ * layout_begin also takes Layout for the kernel call (see there): true
+ * when it did, for layout_end.
  */
-static void
-before_layout_change(int fd)
+static bool
+layout_begin(int fd)
 {
 	struct stat st;
 	struct shim_ident id;
-	if (mapped_stat(fd, &st, &id) && S_ISREG(st.st_mode)) {
-		int saved = errno;
-		shim_in_hook = 1;
-		enum shim_class c = shim_classify(fd, &st, &id);
-		shim_in_hook = 0;
-		errno = saved;
-		if (c == SHIM_REAL_DAX)
-			flush_file(&st, 0, 0, ST_LAYOUT_FLUSH);
-	}
+	if (!mapped_stat(fd, &st, &id) || !S_ISREG(st.st_mode))
+		return false;
+	int saved = errno;
+	shim_in_hook = 1;
+	enum shim_class c = shim_classify(fd, &st, &id);
+	shim_in_hook = 0;
+	if (c == SHIM_REAL_DAX)
+		flush_file(&st, 0, 0, ST_LAYOUT_FLUSH);
+	/* and no flush in another thread may meet the kernel call (Layout) */
+	bool locked = c != SHIM_NOT_DAX && !Layout_held &&
+		atomic_load_explicit(&shim_flushing_maps, memory_order_relaxed);
+	if (locked)
+		pthread_rwlock_wrlock(&Layout);
+	errno = saved;
+	return locked;
+}
+
+/* layout_end -- after the kernel call layout_begin(fd) was for */
+static void
+layout_end(bool locked)
+{
+	int saved = errno;
+	if (locked)
+		pthread_rwlock_unlock(&Layout);
+	errno = saved;
 }
 
 /* the real-DAX files a range maps (before_hole) */
@@ -726,7 +808,7 @@ hole_file_one(void *ctx, const struct registry_entry *e)
  * before_hole -- madvise(MADV_REMOVE) punches a hole in the files its
  * range maps (fallocate's PUNCH_HOLE): on real DAX the kernel then unmaps
  * every page of every mapping of each file, not only the hole's, and a
- * later flush would miss them (as before_layout_change).  Their shim
+ * later flush would miss them (as layout_begin).  Their shim
  * mappings are flushed first, whole.  Every shim mapping is, when the
  * range is not all shim pieces (a mapping the shim did not take, of a
  * file it maps elsewhere: read-only at mmap, say) or holds more than
@@ -754,8 +836,10 @@ before_hole(uintptr_t lo, uintptr_t hi)
 PUBLIC int
 ftruncate(int fd, off_t len)
 {
-	before_layout_change(fd);
-	return (int)syscall(SYS_ftruncate, fd, len);
+	bool locked = layout_begin(fd);
+	int ret = (int)syscall(SYS_ftruncate, fd, len);
+	layout_end(locked);
+	return ret;
 }
 
 PUBLIC int ftruncate64(int fd, off_t len) __attribute__((alias("ftruncate")));
@@ -771,8 +855,14 @@ truncate(const char *path, off_t len)
 			S_ISREG(st.st_mode)) {
 		int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 		if (fd >= 0) {
-			before_layout_change(fd);
+			bool locked = layout_begin(fd);
+			errno = saved;
+			int ret = (int)syscall(SYS_truncate, path, len);
+			layout_end(locked);
+			saved = errno;
 			close(fd);
+			errno = saved;
+			return ret;
 		}
 	}
 	errno = saved;
@@ -785,8 +875,10 @@ PUBLIC int truncate64(const char *path, off_t len)
 PUBLIC int
 fallocate(int fd, int mode, off_t off, off_t len)
 {
-	before_layout_change(fd);
-	return (int)syscall(SYS_fallocate, fd, mode, off, len);
+	bool locked = layout_begin(fd);
+	int ret = (int)syscall(SYS_fallocate, fd, mode, off, len);
+	layout_end(locked);
+	return ret;
 }
 
 PUBLIC int fallocate64(int fd, int mode, off_t off, off_t len)
@@ -801,8 +893,10 @@ posix_fallocate(int fd, off_t off, off_t len)
 		shim_next(&real, "posix_fallocate", "GLIBC_2.2.5");
 	if (!f)
 		return ENOSYS;
-	before_layout_change(fd);
-	return f(fd, off, len);
+	bool locked = layout_begin(fd);
+	int ret = f(fd, off, len);
+	layout_end(locked);
+	return ret;
 }
 
 PUBLIC int posix_fallocate64(int fd, off_t off, off_t len)

@@ -234,6 +234,7 @@ atfork_child(void)
 {
 	atomic_store(&Image_pid, (pid_t)syscall(SYS_getpid));
 	shim_stats_atfork_child();
+	shim_layout_atfork_child();
 	shim_dirty_atfork(2);
 	shim_maps_atfork(2);
 	shim_classify_atfork(2);

@@ -426,6 +426,9 @@ size_t shim_flush_where(bool any_dev, dev_t dev, enum shim_counter counter,
  */
 void shim_flush_at_end(enum shim_counter counter, const char *why);
 
+/* shim_layout_atfork_child -- a fork's child: no flush or truncate runs */
+void shim_layout_atfork_child(void);
+
 extern _Atomic unsigned long shim_counters[ST_NCOUNTERS];
 
 /*

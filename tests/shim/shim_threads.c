@@ -8,6 +8,10 @@
  * an msync there would go to the kernel (on fsdax: flushing nothing).
  * Then forks while another thread maps and unmaps a DAX file: the fork
  * handlers must take the shim's locks in the order the hooks do.
+ * Last, one thread shrinks a file and grows it again while another
+ * msyncs its mapping, or syncs the file system: the shim's flush must
+ * never meet a page the shrink cut off (SIGBUS; the kernel's msync skips
+ * such a page), and the stores before each msync are there after it.
  */
 #include <pthread.h>
 #include <signal.h>
@@ -214,6 +218,63 @@ fork_race(void)
 	unlink(path);
 }
 
+/* ---- a truncate in one thread, flushes in another ----------------- */
+
+enum { TPAGES = 64, TROUNDS = 3000 };
+static char *Tmap;
+static int Tfd;
+
+/* syncer -- msync of the whole mapping (arg NULL) or syncfs, until told */
+static void *
+syncer(void *arg)
+{
+	long n = 0;
+	while (atomic_load_explicit(&Race_on, memory_order_relaxed)) {
+		if (arg)
+			CHECK(syncfs(Tfd) == 0);
+		else
+			CHECK(msync(Tmap, TPAGES * PG, MS_SYNC) == 0);
+		n++;
+	}
+	return (void *)n;
+}
+
+/*
+ * truncate_race -- every page written, then the file cut to one page,
+ * TROUNDS times, with a syncer running; the first page's last store is
+ * msynced and read back.  Without the shim's Layout lock every run
+ * tried died by SIGBUS, within its first 1.7 seconds.
+ */
+static void
+truncate_race(int use_syncfs)
+{
+	char path[512];
+	Tfd = make_file(Dax, "truncate_race", TPAGES * PG, 0, path);
+	Tmap = mmap(NULL, TPAGES * PG, PROT_READ | PROT_WRITE, MAP_SHARED,
+			Tfd, 0);
+	FATAL(Tmap != MAP_FAILED && Gran(Tmap) >= 0);
+	pthread_t t;
+	atomic_store(&Race_on, 1);
+	FATAL(pthread_create(&t, NULL, syncer, use_syncfs ? Tmap : NULL) ==
+		0);
+	int r;
+	for (r = 0; r < scaled(TROUNDS); r++) {
+		CHECK(ftruncate(Tfd, TPAGES * PG) == 0);
+		memset(Tmap, r & 0xff, TPAGES * PG);	/* every page */
+		CHECK(ftruncate(Tfd, PG) == 0);		/* all but one gone */
+	}
+	atomic_store(&Race_on, 0);
+	void *n;
+	pthread_join(t, &n);
+	CHECK((long)n > 0);
+	CHECK(msync(Tmap, PG, MS_SYNC) == 0);
+	char b;
+	CHECK(pread(Tfd, &b, 1, PG - 1) == 1 && b == (char)((r - 1) & 0xff));
+	munmap(Tmap, TPAGES * PG);
+	close(Tfd);
+	unlink(path);
+}
+
 int
 main(void)
 {
@@ -246,6 +307,8 @@ main(void)
 	munmap(Shared, NT * 16 * PG);
 	split_race(Fd);
 	fork_race();
+	truncate_race(0);
+	truncate_race(1);
 	close(Fd);
 	unlink(path);
 	free(back);

@@ -23,20 +23,23 @@
 #   - shim_copies: the same (it checks every copy hook is the shim's, then
 #     sweeps sizes through them; under ASan it would sweep ASan's).  Its
 #     memory safety is checked by valgrind (vg_shim_copies).
-#   - shim_fuzz's variants (shim_fuzz_off, _noalias, _byte, _noflush0):
-#     for time; shim_fuzz itself runs (the same calls, the default
-#     settings).  Every other shim suite runs.
+#   - shim_fuzz's variants (shim_fuzz_off, _noalias, _byte, _noflush0,
+#     _threads): for time; shim_fuzz itself runs (the same calls, the
+#     default settings).  Every other shim suite runs.
 #   - diff_*: LeakSanitizer is off for them (ASAN_OPTIONS=detect_leaks=0)
 #     because the oracle side (PMDK's library, same process) leaks on the
 #     deliberately degenerate calls; our side runs again with leak checking
 #     as rel_probe_* (label rel).
 # tsan: -fsanitize=thread; runs rel_tsan_stress (the core) and shim_threads
-#   (the shim, libtsan.so first in LD_PRELOAD), each up to 5 times.
+#   (the shim, libtsan.so first in LD_PRELOAD), each up to 5 times, and
+#   the threaded fuzzer once (shim_fuzz_threads_tsan: 3 seeds x 200 calls
+#   x 4 threads, the shim's test build).
 set -euo pipefail
 src=$1 bld=$2 kind=$3
 case $kind in
 asan) san=address,undefined targets=all ;;
-tsan) san=thread targets="rel_stress pmemshim shim_threads" ;;
+tsan) san=thread targets="rel_stress pmemshim shim_threads pmemshim_faults
+	shim_fuzz" ;;
 *) echo "sanitize.sh: unknown kind $kind" >&2; exit 2 ;;
 esac
 cmake -S "$src" -B "$bld" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
@@ -57,5 +60,7 @@ if [ "$kind" = asan ]; then
 else
 	ctest --test-dir "$bld" --output-on-failure -j2 \
 		--repeat until-fail:5 -R '^(rel_tsan_stress|shim_threads)$' || rc=1
+	ctest --test-dir "$bld" --output-on-failure \
+		-R '^shim_fuzz_threads_tsan$' || rc=1
 fi
 exit $rc

@@ -34,10 +34,18 @@ pmemshim_test_fault_left(int kind)
 #include "registry.h"
 #include "shim.h"
 
-static pmem2_flush_fn Orig_flush;
-static pmem2_drain_fn Orig_drain;
-static void (*On_flush)(const void *, size_t);
-static void (*On_drain)(void);
+/*
+ * Set by the first watch, read by every watched flush in any thread:
+ * atomic (the watch runs under the registry lock, an msync of a thread's
+ * own mapping reads them without it)
+ */
+static pmem2_flush_fn _Atomic Orig_flush;
+static pmem2_drain_fn _Atomic Orig_drain;
+static pmem2_memcpy_fn _Atomic Orig_memcpy;
+static pmem2_memmove_fn _Atomic Orig_memmove;
+static void (*_Atomic On_flush)(const void *, size_t);
+static void (*_Atomic On_drain)(void);
+static _Thread_local unsigned long Moved;	/* pmemshim_test_moved */
 
 static void
 watched_flush(const void *addr, size_t len)
@@ -53,36 +61,77 @@ watched_drain(void)
 	Orig_drain();
 }
 
+static void *
+watched_memcpy(void *dest, const void *src, size_t len, unsigned flags)
+{
+	Moved += len;
+	return Orig_memcpy(dest, src, len, flags);
+}
+
+static void *
+watched_memmove(void *dest, const void *src, size_t len, unsigned flags)
+{
+	Moved += len;
+	return Orig_memmove(dest, src, len, flags);
+}
+
+/*
+ * pmemshim_test_moved -- the bytes the calling thread's copies sent to
+ * the mover of a watched mapping (the counter bytes_moved_by_core is the
+ * process's)
+ */
+PUBLIC unsigned long
+pmemshim_test_moved(void)
+{
+	return Moved;
+}
+
 /*
  * pmemshim_test_watch -- every later flush and drain the shim makes
  * through the mapping object that serves addr calls on_flush/on_drain
- * first (a piece split off it or moved by mremap inherits that).  1: the
- * object is watched, 0: no shim mapping holds addr, -1: its flush or
- * drain differs from the first watched object's (one granularity per
- * run).  Single-threaded use only.
+ * first, and its mover counts the bytes (pmemshim_test_moved); a piece
+ * split off it or moved by mremap inherits that.  1: the object is
+ * watched, 0: no shim mapping holds addr, -1: its functions differ from
+ * the first watched object's (one granularity per run).  One pair of
+ * callbacks per process, the first given (they run on the thread that
+ * flushes).
  */
 PUBLIC int
 pmemshim_test_watch(const void *addr, void (*on_flush)(const void *, size_t),
 		void (*on_drain)(void))
 {
+	/*
+	 * Under the registry lock, which every flush of another thread's
+	 * mappings holds (syncfs, munmap's flush of what leaves): it sees
+	 * the object's functions before or after the change, never torn
+	 */
+	registry_lock();
 	struct registry_entry e;
-	struct shim_map *s;
-	if (!registry_lookup(addr, &e) || !(s = shim_map_of(&e)))
-		return 0;
-	if (s->m.flush_fn == watched_flush)
-		return 1;
-	if (!Orig_flush) {
-		Orig_flush = s->m.flush_fn;
-		Orig_drain = s->m.drain_fn;
-	} else if (s->m.flush_fn != Orig_flush ||
-			s->m.drain_fn != Orig_drain) {
-		return -1;
+	struct shim_map *s = NULL;
+	int ret = registry_lookup(addr, &e) && (s = shim_map_of(&e)) ? 1 : 0;
+	if (ret && s->m.flush_fn != watched_flush) {
+		if (!Orig_flush) {
+			Orig_flush = s->m.flush_fn;
+			Orig_drain = s->m.drain_fn;
+			Orig_memcpy = s->m.memcpy_fn;
+			Orig_memmove = s->m.memmove_fn;
+			On_flush = on_flush;
+			On_drain = on_drain;
+		}
+		if (s->m.flush_fn != Orig_flush ||
+				s->m.drain_fn != Orig_drain ||
+				s->m.memcpy_fn != Orig_memcpy ||
+				s->m.memmove_fn != Orig_memmove) {
+			ret = -1;
+		} else {
+			s->m.flush_fn = watched_flush;
+			s->m.drain_fn = watched_drain;
+			s->m.memcpy_fn = watched_memcpy;
+			s->m.memmove_fn = watched_memmove;
+		}
 	}
-	On_flush = on_flush;
-	On_drain = on_drain;
-	s->m.flush_fn = watched_flush;
-	s->m.drain_fn = watched_drain;
-	return 1;
+	registry_unlock();
+	return ret;
 }
 
 /* pmemshim_test_registered -- any registry entry (a blocked piece too) */
@@ -103,7 +152,7 @@ pmemshim_test_registered(const void *addr)
 PUBLIC int
 pmemshim_test_registry_check(void)
 {
-	static struct registry_entry e[1025];
+	static _Thread_local struct registry_entry e[1025];
 	size_t n = registry_overlaps(0, UINTPTR_MAX, e, 1024);
 	if (n > 1024)
 		return -1;

@@ -4,8 +4,16 @@
  * each run twice: under the shim (libpmemshim-faults.so, the test build
  * that lets us watch its flushes) on emulated DAX, and without it.
  *
- *   shim_fuzz [--seeds N] [--ops N] [--seed S]      (driver; the test)
- *   shim_fuzz --child shim|plain SEED OPS DIR TRACE (one run)
+ *   shim_fuzz [--seeds N] [--ops N] [--seed S] [--threads T]  (driver)
+ *   shim_fuzz --child shim|plain SEED OPS DIR TRACE T          (one run)
+ *
+ * (SHIM_FUZZ_THREADS=T in the environment: --threads T.)  With T threads
+ * each thread is a run of its own, at the same time as the others: its
+ * own seed, files (DIR/tN), arena and trace, compared with the same
+ * thread's run without the shim.  All checks stay, with two limits: a
+ * store made while another thread's syncfs may have flushed it is not
+ * owed a flush after (foreign_syncfs), and the drain after syncfs or a
+ * child's end is not checked (foreign_drain).
  *
  * The calls: mmap (shared, private, read-only; at a fixed place or where
  * the kernel likes), munmap, mremap (shrink, grow, move, MREMAP_FIXED,
@@ -49,12 +57,15 @@
  * before it; rerun one seed with --seed S --ops N.
  */
 #include <inttypes.h>
+#include <pthread.h>
 #include <spawn.h>
 
 #include "shim_test.h"
 #include "shim_fuzz.h"
 
 extern char **environ;
+
+#define MAX_THREADS 8
 
 /* pick_map -- a random mapping, or -1 when there is none */
 static int
@@ -106,8 +117,10 @@ arena_span(uintptr_t *lo, size_t *np)
 	*lo = Arena + p * PG;
 }
 
-static long Ret;
-static int Err;
+static TLS long Ret;
+static TLS int Err;
+/* pmemshim_test_moved: bytes this thread's copies sent to the mover */
+static unsigned long (*Moved)(void);
 
 /*
  * placed -- np pages the kernel placed at a: never in the arena, where
@@ -300,9 +313,12 @@ pick_dest(int *i, uintptr_t *d, size_t *len, size_t max, uintptr_t *run)
 	return 1;
 }
 
-/* stored -- bytes [d, d + len) of mapping i were stored with the CPU */
+/*
+ * stored -- bytes [d, d + len) of mapping i were stored with the CPU;
+ * ep: foreign_syncfs() from before the store
+ */
 static void
-stored(int i, uintptr_t d, size_t len)
+stored(int i, uintptr_t d, size_t len, long ep)
 {
 	if (!M[i].shared)
 		return;
@@ -310,8 +326,10 @@ stored(int i, uintptr_t d, size_t len)
 			a += LINE) {
 		long l = line_of(&M[i], a);
 		if (l >= 0 && M[i].taken && served(a) > 0) {
+			(void) owed(M[i].f, l);	/* an unsure past: gone */
 			F[M[i].f].dirty[l] = 1;
 			F[M[i].f].when[l] = Op;
+			F[M[i].f].ep[l] = ep;
 			M[i].wr[(a - M[i].a) / PG] |= 1ULL << (l % (PG / LINE));
 		}
 	}
@@ -355,9 +373,10 @@ op_store(void)
 		return;
 	desc("store map %d at +%zu, %zu bytes", i, (size_t)(d - M[i].a),
 		len);
+	long ep = foreign_syncfs();
 	store_random(d, len);
 	result(0);
-	stored(i, d, len);
+	stored(i, d, len, ep);
 }
 
 /* a store a fork's child makes: mapping i (this run's), [d, d + len) */
@@ -376,10 +395,23 @@ child_stores(const struct store *st, int n)
 }
 
 static void
-stored_all(const struct store *st, int n)
+stored_all(const struct store *st, int n, long ep)
 {
 	for (int k = 0; k < n; k++)
-		stored(st[k].i, st[k].d, st[k].len);
+		stored(st[k].i, st[k].d, st[k].len, ep);
+}
+
+/*
+ * foreign_drain -- a call that flushes other threads' mappings too (a
+ * child's end, syncfs) may drain through one of them, and one just made
+ * is not watched until its thread's next check: with several threads
+ * that drain may go unseen, so its absence proves nothing.  (msync and
+ * fsync flush only this thread's mappings, all watched.)
+ */
+static int
+foreign_drain(void)
+{
+	return Threads > 1;
 }
 
 /* reap -- wait for the child pid, which must have exited with 0 */
@@ -403,6 +435,28 @@ in_child(int i, uintptr_t d, size_t len)
 }
 
 /*
+ * Vfork_shares -- vfork's child runs in this process's memory (TSan's
+ * vfork is a fork: there a "vfork" case is a fork child's _exit)
+ */
+static int Vfork_shares;
+
+static int
+vfork_probe(void)
+{
+	static volatile int shared;
+	shared = 0;
+	pid_t pid = vfork();
+	FATAL(pid >= 0);
+	if (pid == 0) {
+		shared = 1;
+		_exit(0);
+	}
+	int st;
+	FATAL(waitpid(pid, &st, 0) == pid);
+	return shared;
+}
+
+/*
  * vfork_stores -- a vfork child stores and leaves with _exit: it shares
  * this process's memory and ends none of its mappings, so nothing is due
  * then (the shim flushes nothing there: shim_flush_at_end); the stores
@@ -413,6 +467,7 @@ static void
 vfork_stores(const struct store *st, int n, uint64_t bytes)
 {
 	uint64_t rng = Rng;
+	long ep = foreign_syncfs();
 	pid_t pid = vfork();
 	FATAL(pid >= 0);
 	if (pid == 0) {
@@ -422,7 +477,7 @@ vfork_stores(const struct store *st, int n, uint64_t bytes)
 	}
 	Rng = rng;	/* the child's draws were in this memory */
 	reap(pid, "vfork child");
-	stored_all(st, n);
+	stored_all(st, n, ep);
 	result(0);
 }
 
@@ -450,6 +505,8 @@ op_fork(void)
 	uint64_t bytes = rnd64();
 	static const char *const ends[] = { "_exit", "exec", "vfork" };
 	int end = (int)rnd(3);
+	if (end == 2 && !Vfork_shares)
+		end = 0;
 	desc("fork, %d stores in the child, %s", n, ends[end]);
 	if (end == 2) {
 		vfork_stores(st, n, bytes);
@@ -457,6 +514,7 @@ op_fork(void)
 	}
 	int pfd[2];
 	FATAL(pipe(pfd) == 0);
+	long ep = foreign_syncfs();
 	pid_t pid = fork();
 	FATAL(pid >= 0);
 	if (pid == 0) {
@@ -476,7 +534,7 @@ op_fork(void)
 		_exit(0);
 	}
 	close(pfd[1]);
-	stored_all(st, n);
+	stored_all(st, n, ep);
 	Undrained = 0;
 	replay(pfd[0]);
 	close(pfd[0]);
@@ -489,7 +547,7 @@ op_fork(void)
 	snprintf(what, sizeof(what), "the child's %s", ends[end]);
 	for (int k = 0; k < n; k++)
 		clean_range(st[k].d, st[k].d + st[k].len, what);
-	if (Undrained)
+	if (Undrained && !foreign_drain())
 		fail("%s flushed without a drain", what);
 }
 
@@ -511,7 +569,7 @@ memmove_chk(void *d, const void *s, size_t n)
 static void
 op_copy(void)
 {
-	static unsigned char src[64 * 1024];
+	static TLS unsigned char src[64 * 1024];
 	int i;
 	uintptr_t d, run;
 	size_t len;
@@ -534,18 +592,25 @@ op_copy(void)
 		src[k] = (unsigned char)rnd64();
 	desc("copy %d into map %d at +%zu, %zu bytes%s", which, i,
 		(size_t)(d - M[i].a), len, from == src ? "" : " overlapping");
-	unsigned long moved = Shim ? ctr("bytes_moved_by_core") : 0;
+	/* the counter is the process's: other threads copy too */
+	int count = Shim && Threads == 1;
+	unsigned long moved = Shim ? Moved() : 0;
+	unsigned long counted = count ? ctr("bytes_moved_by_core") : 0;
+	long ep = foreign_syncfs();
 	void *(*volatile fn)(void *, const void *, size_t) = fns[which];
 	void *r = fn((void *)d, from, len);
 	result(r == (void *)(d + (which == 2 ? len : 0)) ? 0 : -1);
-	if (!Shim || ctr("bytes_moved_by_core") == moved) {
-		stored(i, d, len);
-	} else if (ctr("bytes_moved_by_core") != moved + len) {
-		fail("the mover moved %lu bytes of a %zu-byte copy",
-			ctr("bytes_moved_by_core") - moved, len);
-	} else {	/* durable when the copy returns */
+	moved = Shim ? Moved() - moved : 0;
+	if (count && ctr("bytes_moved_by_core") - counted != moved)
+		fail("bytes_moved_by_core grew by %lu, the mover moved %lu",
+			ctr("bytes_moved_by_core") - counted, moved);
+	if (!moved)
+		stored(i, d, len, ep);
+	else if (moved != len)
+		fail("the mover moved %lu bytes of a %zu-byte copy", moved,
+			len);
+	else	/* durable when the copy returns */
 		clean_lines(i, d, len);
-	}
 }
 
 static void
@@ -603,7 +668,9 @@ op_fsync(void)
 		result(fdatasync(F[f].fd));
 		break;
 	case 2:
+		syncfs_begin();
 		result(syncfs(F[f].fd));
+		syncfs_end();
 		break;
 	default:
 		result(sync_file_range(F[f].fd, (off_t)off, (off_t)len,
@@ -621,7 +688,7 @@ op_fsync(void)
 				sg.st_dev == sf.st_dev))
 			clean_file(g, how >= 3 ? off : 0, how >= 3 && len ?
 				len : SIZE_MAX / 2, names[how]);
-	if (how < 3 && Undrained)
+	if (how < 3 && Undrained && !(how == 2 && foreign_drain()))
 		fail("%s returned without a drain after its flushes",
 			names[how]);
 }
@@ -710,16 +777,10 @@ op_madvise(void)
 
 /* ---- one run ----------------------------------------------------- */
 
+/* open_files -- three files in dir (DAX) and one in plain (not) */
 static void
-open_files(const char *dir)
+open_files(const char *dir, const char *plain)
 {
-	char plain[600];
-	/* the file outside the DAX directory: beside it on emulated DAX,
-	 * on the non-DAX file system in the guest (tests/shim/guest) */
-	if (Real_dax)
-		snprintf(plain, sizeof(plain), "%s/fuzz", plain_dir());
-	else
-		snprintf(plain, sizeof(plain), "%s-plain", dir);
 	mkdir_p(dir);
 	mkdir_p(plain);
 	for (int f = 0; f < NF; f++) {
@@ -740,39 +801,62 @@ open_files(const char *dir)
 	}
 }
 
-static int
-child(int shim, uint64_t seed, long ops, const char *dir, const char *trace)
+/*
+ * new_arena -- APAGES pages of PROT_NONE filler.  With several threads
+ * each gets its own, far below where the kernel places mappings (top
+ * down): a page one thread unmaps there for a moment must never be where
+ * the kernel puts another thread's mapping, the shim's or libc's.  The
+ * first address that works: 64 GiB (plain, and TSan's low application
+ * range: its mmap takes MAP_FIXED_NOREPLACE for a hint and moves one
+ * outside that range to 0), else 48 TiB (ASan keeps 64 GiB in its shadow
+ * gap).  A gap between arenas: what grows in place past the end of one
+ * never meets the next.
+ */
+static uintptr_t
+new_arena(int t)
 {
-	Shim = shim;
-	Rng = seed;
-	(void) shim_test_dir(&Real_dax);	/* both runs: where f3 goes */
-	Trace = fopen(trace, "w");
+	int flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
+	void *a = MAP_FAILED;
+	if (Threads == 1)
+		a = mmap(NULL, APAGES * PG, PROT_NONE, flags, -1, 0);
+	static const uintptr_t base[] = { 0x1000000000, 0x300000000000 };
+	for (size_t k = 0; a == MAP_FAILED && k < 2; k++)
+		a = mmap((void *)(base[k] + (size_t)t * (APAGES * PG << 4)),
+			APAGES * PG, PROT_NONE, flags | MAP_FIXED_NOREPLACE,
+			-1, 0);
+	FATAL(a != MAP_FAILED && (Threads == 1 ||
+		(uintptr_t)a == base[0] + (size_t)t * (APAGES * PG << 4) ||
+		(uintptr_t)a == base[1] + (size_t)t * (APAGES * PG << 4)));
+	return (uintptr_t)a;
+}
+
+/* one thread's run (the whole run without --threads) */
+struct run {
+	int t;
+	uint64_t seed;
+	long ops;
+	char dir[640], plain[640], trace[720];
+	pthread_barrier_t *start;
+};
+
+static void *
+run(void *arg)
+{
+	const struct run *r = arg;
+	Rng = r->seed;
+	Trace = fopen(r->trace, "w");
 	FATAL(Trace);
 	setvbuf(Trace, NULL, _IOLBF, 0);	/* up to a crash */
-	if (Shim) {
-		shim_test_init();
-		Watch = (int (*)(const void *, void (*)(const void *, size_t),
-			void (*)(void)))dlsym(RTLD_DEFAULT,
-			"pmemshim_test_watch");
-		Registered = (int (*)(const void *))dlsym(RTLD_DEFAULT,
-			"pmemshim_test_registered");
-		Registry_check = (int (*)(void))dlsym(RTLD_DEFAULT,
-			"pmemshim_test_registry_check");
-		FATAL(Watch && Registered && Registry_check);
-		Served = Gran;
-		Tracked = tracking_expected();
-	}
-	open_files(dir);
-	void *a = mmap(NULL, APAGES * PG, PROT_NONE, MAP_PRIVATE |
-		MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	FATAL(a != MAP_FAILED);
-	Arena = (uintptr_t)a;
+	open_files(r->dir, r->plain);
+	Arena = new_arena(r->t);
 	memset(Filled, 1, sizeof(Filled));
+	if (r->start)
+		pthread_barrier_wait(r->start);
 	static void (*const opfn[])(void) = { op_map, op_map, op_map,
 		op_unmap, op_mremap, op_protect, op_store, op_store, op_store,
 		op_copy, op_copy, op_msync, op_msync, op_msync, op_fsync,
 		op_truncate, op_madvise, op_fork };
-	for (Op = 0; Op < ops; Op++) {
+	for (Op = 0; Op < r->ops; Op++) {
 		Desc[0] = '\0';
 		Ret = 0;
 		Err = 0;
@@ -799,6 +883,72 @@ child(int shim, uint64_t seed, long ops, const char *dir, const char *trace)
 			clean_file(f, 0, SIZE_MAX / 2, "the final fsync");
 	}
 	fclose(Trace);
+	return NULL;
+}
+
+/*
+ * child -- one run: its threads each run() on their own files (dir/tN,
+ * plain/tN), arena and trace (TRACE.tN), with a seed of their own
+ */
+static int
+child(int shim, uint64_t seed, long ops, const char *dir, const char *trace,
+		int threads)
+{
+	Shim = shim;
+	Threads = threads;
+	Vfork_shares = vfork_probe();
+	(void) shim_test_dir(&Real_dax);	/* both runs: where f3 goes */
+	if (Shim) {
+		shim_test_init();
+		Watch = (int (*)(const void *, void (*)(const void *, size_t),
+			void (*)(void)))dlsym(RTLD_DEFAULT,
+			"pmemshim_test_watch");
+		Registered = (int (*)(const void *))dlsym(RTLD_DEFAULT,
+			"pmemshim_test_registered");
+		Registry_check = (int (*)(void))dlsym(RTLD_DEFAULT,
+			"pmemshim_test_registry_check");
+		Moved = (unsigned long (*)(void))dlsym(RTLD_DEFAULT,
+			"pmemshim_test_moved");
+		FATAL(Watch && Registered && Registry_check && Moved);
+		Served = Gran;
+		Tracked = tracking_expected();
+	}
+	/* the file outside the DAX directory: beside it on emulated DAX,
+	 * on the non-DAX file system in the guest (tests/shim/guest) */
+	char plain[600];
+	if (Real_dax)
+		snprintf(plain, sizeof(plain), "%s/fuzz", plain_dir());
+	else
+		snprintf(plain, sizeof(plain), "%s-plain", dir);
+	static struct run r[MAX_THREADS];
+	pthread_barrier_t start;
+	FATAL(threads >= 1 && threads <= MAX_THREADS);
+	FATAL(pthread_barrier_init(&start, NULL, (unsigned)threads) == 0);
+	for (int t = 0; t < threads; t++) {
+		r[t].t = t;
+		r[t].ops = ops;
+		r[t].start = threads > 1 ? &start : NULL;
+		if (threads == 1) {
+			r[t].seed = seed;
+			snprintf(r[t].dir, sizeof(r[t].dir), "%s", dir);
+			snprintf(r[t].plain, sizeof(r[t].plain), "%s", plain);
+			snprintf(r[t].trace, sizeof(r[t].trace), "%s", trace);
+			continue;
+		}
+		r[t].seed = seed ^ (uint64_t)(t + 1) << 48;
+		snprintf(r[t].dir, sizeof(r[t].dir), "%s/t%d", dir, t);
+		snprintf(r[t].plain, sizeof(r[t].plain), "%s/t%d", plain, t);
+		snprintf(r[t].trace, sizeof(r[t].trace), "%s.t%d", trace, t);
+	}
+	if (threads == 1) {
+		run(&r[0]);
+		return 0;
+	}
+	pthread_t th[MAX_THREADS];
+	for (int t = 0; t < threads; t++)
+		FATAL(pthread_create(&th[t], NULL, run, &r[t]) == 0);
+	for (int t = 0; t < threads; t++)
+		FATAL(pthread_join(th[t], NULL) == 0);
 	return 0;
 }
 
@@ -807,13 +957,14 @@ child(int shim, uint64_t seed, long ops, const char *dir, const char *trace)
 /* spawn -- run one child and wait; its exit status */
 static int
 spawn(const char *kind, uint64_t seed, long ops, const char *dir,
-		const char *trace, char **env)
+		const char *trace, char **env, int threads)
 {
-	char s[32], o[32];
+	char s[32], o[32], t[16];
 	snprintf(s, sizeof(s), "%" PRIu64, seed);
 	snprintf(o, sizeof(o), "%ld", ops);
+	snprintf(t, sizeof(t), "%d", threads);
 	char *argv[] = { "shim_fuzz", "--child", (char *)kind, s, o,
-		(char *)dir, (char *)trace, NULL };
+		(char *)dir, (char *)trace, t, NULL };
 	pid_t pid;
 	FATAL(posix_spawn(&pid, "/proc/self/exe", NULL, NULL, argv, env) == 0);
 	int st;
@@ -821,9 +972,12 @@ spawn(const char *kind, uint64_t seed, long ops, const char *dir,
 	return st;
 }
 
-/* compare -- the first line where the two traces differ, 0 if none */
+/*
+ * compare_traces -- the first line where the two traces differ, 0 if
+ * none (thread t's, -1: the run's only one)
+ */
 static int
-compare(const char *a, const char *b, uint64_t seed)
+compare_traces(const char *a, const char *b, uint64_t seed, int t)
 {
 	FILE *x = fopen(a, "r"), *y = fopen(b, "r");
 	FATAL(x && y);
@@ -836,7 +990,10 @@ compare(const char *a, const char *b, uint64_t seed)
 			break;
 		if (!gx || !gy || strcmp(lx, ly) != 0) {
 			fprintf(stderr, "shim_fuzz: seed %" PRIu64 ": the "
-				"runs differ after:\n", seed);
+				"runs differ after", seed);
+			if (t >= 0)
+				fprintf(stderr, " (thread %d)", t);
+			fputs(":\n", stderr);
 			for (int k = 0; k < 4; k++)
 				fprintf(stderr, "    %s", prev[(n + k) % 4]);
 			fprintf(stderr, "  with the shim:    %s  without it: "
@@ -851,24 +1008,50 @@ compare(const char *a, const char *b, uint64_t seed)
 	return bad;
 }
 
+/* compare -- each thread's traces (a.tN, b.tN with several threads) */
+static int
+compare(const char *a, const char *b, uint64_t seed, int threads)
+{
+	if (threads == 1)
+		return compare_traces(a, b, seed, -1);
+	for (int t = 0; t < threads; t++) {
+		char x[720], y[720];
+		snprintf(x, sizeof(x), "%s.t%d", a, t);
+		snprintf(y, sizeof(y), "%s.t%d", b, t);
+		if (compare_traces(x, y, seed, t))
+			return 1;
+	}
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
-	if (argc == 7 && strcmp(argv[1], "--child") == 0)
+	if (argc == 8 && strcmp(argv[1], "--child") == 0)
 		return child(strcmp(argv[2], "shim") == 0,
 			strtoull(argv[3], NULL, 0), atol(argv[4]), argv[5],
-			argv[6]);
+			argv[6], atoi(argv[7]));
 	const char *dax = shim_test_init();
-	/* fewer under the DAX guest's emulated CPU */
-	long seeds = Real_dax ? 8 : 24, ops = Real_dax ? 300 : 400;
+	/* the DAX guest's scripts pass environment variables, not options */
+	const char *te = getenv("SHIM_FUZZ_THREADS");
+	int threads = te ? atoi(te) : 1;
+	/* fewer under the DAX guest's emulated CPU (8 runs of a thread) */
+	long seeds = Real_dax ? (threads > 1 ? 4 : 8) : 24;
+	long ops = Real_dax ? 300 : 400;
 	uint64_t first = 1;
 	for (int i = 1; i + 1 < argc; i += 2) {
 		if (strcmp(argv[i], "--seeds") == 0)
 			seeds = atol(argv[i + 1]);
+		else if (strcmp(argv[i], "--threads") == 0)
+			threads = atoi(argv[i + 1]);
 		else if (strcmp(argv[i], "--ops") == 0)
 			ops = atol(argv[i + 1]);
 		else if (strcmp(argv[i], "--seed") == 0)
 			first = strtoull(argv[i + 1], NULL, 0), seeds = 1;
+	}
+	if (threads < 1 || threads > MAX_THREADS) {
+		fprintf(stderr, "shim_fuzz: --threads: 1 to %d\n", MAX_THREADS);
+		return 2;
 	}
 	/* the run without the shim: the same environment minus the shim */
 	static char *plain_env[512];
@@ -898,19 +1081,20 @@ main(int argc, char **argv)
 	snprintf(tb, sizeof(tb), "%s/trace-plain", plain_dir());
 	int failed = 0;
 	for (uint64_t s = first; s < first + (uint64_t)seeds; s++) {
-		int st = spawn("shim", s, ops, dax, ta, environ);
+		int st = spawn("shim", s, ops, dax, ta, environ, threads);
 		if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
 			fprintf(stderr, "shim_fuzz: seed %" PRIu64 ": the run "
 				"under the shim failed (status %#x); rerun: "
-				"shim_fuzz --seed %" PRIu64 " --ops %ld\n", s,
-				st, s, ops);
+				"shim_fuzz --seed %" PRIu64 " --ops %ld "
+				"--threads %d\n", s, st, s, ops, threads);
 			failed++;
 			continue;
 		}
-		FATAL(spawn("plain", s, ops, pdir, tb, plain_env) == 0);
-		failed += compare(ta, tb, s);
+		FATAL(spawn("plain", s, ops, pdir, tb, plain_env,
+			threads) == 0);
+		failed += compare(ta, tb, s, threads);
 	}
-	printf("shim_fuzz: %ld seeds x %ld ops, %d failed\n", seeds, ops,
-		failed);
+	printf("shim_fuzz: %ld seeds x %ld ops x %d thread(s), %d failed\n",
+		seeds, ops, threads, failed);
 	return failed ? 1 : 0;
 }

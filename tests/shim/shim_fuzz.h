@@ -29,6 +29,7 @@ struct file {
 	int dax;
 	unsigned char dirty[FPAGES * PG / LINE];  /* not flushed yet */
 	long when[FPAGES * PG / LINE];	/* the op that stored there last */
+	long ep[FPAGES * PG / LINE];	/* foreign_syncfs() before that store */
 };
 
 struct map {
@@ -45,23 +46,45 @@ struct map {
 	unsigned char nofork[MPAGES];	/* MADV_DONTFORK: not in a child */
 };
 
+/*
+ * With --threads N each thread of a run is a run of its own: its own
+ * random stream, files, arena, mappings and trace, so everything below
+ * marked TLS is per thread.
+ */
+#define TLS _Thread_local
+
 /* shim_fuzz_model.c: the random stream */
 uint64_t rnd64(void);
 size_t rnd(size_t n);
 
 /* the model: the run's files and mappings */
-extern struct file F[NF];
-extern struct map M[NM];
-extern int Nm;
-extern uintptr_t Arena;		/* APAGES pages */
-extern unsigned char Filled[APAGES];	/* PROT_NONE filler there */
-extern uint64_t Rng;
+extern TLS struct file F[NF];
+extern TLS struct map M[NM];
+extern TLS int Nm;
+extern TLS uintptr_t Arena;		/* APAGES pages */
+extern TLS unsigned char Filled[APAGES];	/* PROT_NONE filler there */
+extern TLS uint64_t Rng;
 extern int Shim;		/* this run is the one under the shim */
-extern FILE *Trace;
-extern char Desc[256];		/* the call being made */
-extern long Op;
-extern int Undrained;		/* a flush not followed by a drain yet */
+extern int Threads;		/* threads in the run (--threads) */
+extern TLS FILE *Trace;
+extern TLS char Desc[256];		/* the call being made */
+extern TLS long Op;
+extern TLS int Undrained;	/* a flush not followed by a drain yet */
 extern int Tracked;		/* written-page tracking expected */
+
+/*
+ * Another thread's syncfs flushes this thread's mappings too, and the
+ * shim then knows those pages clean; this thread's model cannot see that
+ * flush (it runs on the other thread).  So a line stored while another
+ * thread's syncfs ran, or before one that began since, may be durable
+ * with the model none the wiser: its obligations are not checked.
+ * foreign_syncfs() -- a stamp taken before each store: -1 while another
+ * thread's syncfs runs, else how many other threads' syncfs calls have
+ * begun (always 0 with one thread).  syncfs_begin/_end bracket one.
+ */
+long foreign_syncfs(void);
+void syncfs_begin(void);
+void syncfs_end(void);
 /* the shim's test entry points (NULL in the run without it) */
 extern int (*Watch)(const void *, void (*)(const void *, size_t),
 		void (*)(void));
@@ -73,7 +96,7 @@ extern int (*Registry_check)(void);	/* pmemshim_test_registry_check */
  * written (a flush_rec each; addr NULL: a drain) for the parent to
  * replay() on its model; -1 elsewhere
  */
-extern int Report_fd;
+extern TLS int Report_fd;
 struct flush_rec {
 	const void *addr;
 	size_t len;
@@ -90,6 +113,8 @@ void forget_nofork(void);
 int served(uintptr_t va);
 long line_of(const struct map *m, uintptr_t va);
 void clean(int f, long l);
+int owed(int f, long l);
+uint64_t owed_lines(const struct map *m, size_t p);
 
 /* the checks */
 void check_registry(void);

@@ -7,11 +7,12 @@
  */
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 
 #include "shim_test.h"
 #include "shim_fuzz.h"
 
-uint64_t Rng;
+TLS uint64_t Rng;
 
 uint64_t
 rnd64(void)
@@ -29,23 +30,62 @@ rnd(size_t n)
 	return n ? (size_t)(rnd64() % n) : 0;
 }
 
-struct file F[NF];
-struct map M[NM];
-int Nm;
-uintptr_t Arena;
-unsigned char Filled[APAGES];
+TLS struct file F[NF];
+TLS struct map M[NM];
+TLS int Nm;
+TLS uintptr_t Arena;
+TLS unsigned char Filled[APAGES];
 int Shim;		/* this run is the one under the shim */
-FILE *Trace;
-char Desc[256];
-long Op;
-int Undrained;		/* a flush not followed by a drain yet */
+int Threads = 1;
+TLS FILE *Trace;
+TLS char Desc[256];
+TLS long Op;
+TLS int Undrained;	/* a flush not followed by a drain yet */
 int Tracked;		/* written-page tracking expected */
+
+/* syncfs calls begun and running, in all threads; this thread's begun */
+static atomic_long Syncfs_begun, Syncfs_running;
+static TLS long Own_syncfs;
+
+void
+syncfs_begin(void)
+{
+	atomic_fetch_add(&Syncfs_running, 1);	/* first: see foreign_syncfs */
+	atomic_fetch_add(&Syncfs_begun, 1);
+	Own_syncfs++;
+}
+
+void
+syncfs_end(void)
+{
+	atomic_fetch_sub(&Syncfs_running, 1);
+}
+
+/* foreign_begun -- other threads' syncfs calls begun so far */
+static long
+foreign_begun(void)
+{
+	return atomic_load(&Syncfs_begun) - Own_syncfs;
+}
+
+/*
+ * foreign_syncfs -- read "begun" before "running": a syncfs that began
+ * after the first read is counted by the check's later read of "begun";
+ * one that began before it is either over (and counted here) or seen
+ * running (-1: never checked)
+ */
+long
+foreign_syncfs(void)
+{
+	long begun = foreign_begun();
+	return atomic_load(&Syncfs_running) > 0 && Threads > 1 ? -1 : begun;
+}
 
 int (*Watch)(const void *, void (*)(const void *, size_t), void (*)(void));
 int (*Registered)(const void *);
 int (*Served)(const void *);
 int (*Registry_check)(void);
-int Report_fd = -1;
+TLS int Report_fd = -1;
 
 void
 fail(const char *fmt, ...)
@@ -123,11 +163,11 @@ forget(uintptr_t lo, uintptr_t hi, int moved)
 			continue;
 		for (uintptr_t v = lo > m->a ? lo : m->a; v < hi && v < e;
 				v += PG)
-			if (!moved && m->wr[(v - m->a) / PG])
+			if (!moved && owed_lines(m, (v - m->a) / PG))
 				fail("page %zu of mapping %d (file %d) left "
 					"the shim with stores never flushed "
 					"(lines %#" PRIx64 ")", (v - m->a) / PG,
-					i, m->f, m->wr[(v - m->a) / PG]);
+					i, m->f, owed_lines(m, (v - m->a) / PG));
 		if (lo > m->a && hi < e) {	/* a hole in the middle */
 			FATAL(Nm < NM);
 			struct map *t = &M[Nm++];
@@ -252,6 +292,42 @@ clean(int f, long l)
 			M[i].wr[pg - M[i].off] &= ~(1ULL << (l % (PG / LINE)));
 }
 
+/*
+ * owed -- line l of file f holds a store not known durable, which the
+ * shim must flush where a flush is due: dirty, and no other thread's
+ * syncfs may have flushed it since (foreign_syncfs)
+ */
+int
+owed(int f, long l)
+{
+	if (!F[f].dirty[l])
+		return 0;
+	if (F[f].ep[l] >= 0 && F[f].ep[l] == foreign_begun())
+		return 1;
+	/*
+	 * Maybe durable: forgotten through every mapping.  A bit left in
+	 * another mapping's page would otherwise be owed again after the
+	 * next store to the line, through a page the shim knows clean.
+	 */
+	clean(f, l);
+	return 0;
+}
+
+/* owed_lines -- the lines of page p of m stored through it and owed */
+uint64_t
+owed_lines(const struct map *m, size_t p)
+{
+	uint64_t w = m->wr[p];
+	for (int b = 0; b < 64; b++) {
+		if (!(w >> b & 1))
+			continue;
+		long l = line_of(m, m->a + p * PG + (size_t)b * LINE);
+		if (l < 0 || !owed(m->f, l))
+			w &= ~(1ULL << b);
+	}
+	return w;
+}
+
 /* on_flush -- the shim flushes [addr, addr + len) (watched) */
 static void
 on_flush(const void *addr, size_t len)
@@ -265,6 +341,8 @@ on_flush(const void *addr, size_t len)
 	for (; a < (uintptr_t)addr + len; a += LINE) {
 		size_t pg;
 		int i = find(a, &pg);
+		if (i < 0 && Threads > 1 && !in_arena(a))
+			continue;	/* another thread's (its syncfs) */
 		if (i < 0)
 			fail("the shim flushed %p, which the run has not mapped",
 				(void *)a);
@@ -347,7 +425,7 @@ check_dirty(void)
 {
 	for (int f = 0; f < NF; f++)
 		for (size_t l = 0; l < sizeof(F[f].dirty); l++) {
-			if (!F[f].dirty[l])
+			if (!owed(f, (long)l))
 				continue;
 			int ok = 0;
 			for (int i = 0; i < Nm && !ok; i++) {
@@ -387,7 +465,7 @@ clean_range(uintptr_t lo, uintptr_t hi, const char *what)
 				served(a) <= 0)
 			continue;
 		long l = line_of(&M[i], a);
-		if (l >= 0 && F[M[i].f].dirty[l])
+		if (l >= 0 && owed(M[i].f, l))
 			fail("%s returned with line %ld of file %d (at "
 				"page %zu of mapping %d, stored to by op %ld) "
 				"not flushed", what, l, M[i].f, pg, i,
@@ -400,10 +478,10 @@ void
 left_clean(int i, size_t p, size_t n, const char *what)
 {
 	for (size_t k = p; k < p + n; k++)
-		if (M[i].wr[k])
+		if (owed_lines(&M[i], k))
 			fail("%s returned with lines %#" PRIx64 " of page %zu "
 				"of mapping %d (file %d) not flushed", what,
-				M[i].wr[k], k, i, M[i].f);
+				owed_lines(&M[i], k), k, i, M[i].f);
 }
 
 /* clean_file -- no dirty line in file f from offset off, len bytes */
@@ -412,15 +490,16 @@ clean_file(int f, size_t off, size_t len, const char *what)
 {
 	for (size_t l = off / LINE; l < sizeof(F[f].dirty) &&
 			l * LINE < off + len; l++)
-		if (F[f].dirty[l])
+		if (owed(f, (long)l))
 			fail("%s returned with line %zu of file %d (stored "
 				"to by op %ld) not flushed", what, l, f,
 				F[f].when[l]);
 }
 
 /* the kernel's mappings, from /proc/self/maps (check_model) */
-static struct vma { uintptr_t lo, hi; char perm[5]; } V[1024];
-static int Nv;
+#define NV 4096
+static TLS struct vma { uintptr_t lo, hi; char perm[5]; } V[NV];
+static TLS int Nv;
 
 /* vma_at -- the kernel mapping holding a, or NULL */
 static const struct vma *
@@ -446,7 +525,7 @@ check_model(void)
 	FILE *f = fopen("/proc/self/maps", "r");
 	FATAL(f);
 	char line[512];
-	while (Nv < 1024 && fgets(line, sizeof(line), f))
+	while (Nv < NV && fgets(line, sizeof(line), f))
 		if (sscanf(line, "%lx-%lx %4s", &V[Nv].lo, &V[Nv].hi,
 				V[Nv].perm) == 3)
 			Nv++;
@@ -516,7 +595,7 @@ hash_map(const struct map *m)
 uint64_t
 hash_files(void)
 {
-	static unsigned char buf[FPAGES * PG + PG];
+	static TLS unsigned char buf[FPAGES * PG + PG];
 	uint64_t h = 0xcbf29ce484222325ULL;
 	for (int f = 0; f < NF; f++) {
 		struct stat st;

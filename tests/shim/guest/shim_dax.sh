@@ -53,6 +53,9 @@ for mnt in "$DAX_EXT4_DIR" ${DAX_XFS_DIR:-}; do
 	for t in $progs; do
 		[ ! -x "$t" ] || run_one "$t" "$mnt"
 	done
+	# and the fuzzer with two threads at once
+	t=$DAX_FILES/shim_fuzz
+	[ ! -x "$t" ] || run_one "$t" "$mnt" SHIM_FUZZ_THREADS=2
 done
 # PMEM_NO_FLUSH against the platform's granularity (0: flush at BYTE, as on
 # the eADR guest; 1: no flushes at CACHE_LINE), on one file system

@@ -286,9 +286,24 @@ shim_layout_atfork_child(void)
 	Layout = fresh;
 }
 
-/* flush_resident_locked -- flush_resident's body, under Layout */
-static int flush_resident_locked(struct shim_map *s, uintptr_t lo,
-		uintptr_t hi, int flags, size_t *flushed, size_t *skipped);
+/* flush_resident_locked -- flush_resident's work, under Layout */
+static int
+flush_resident_locked(struct shim_map *s, uintptr_t lo, uintptr_t hi,
+		int flags, size_t *flushed, size_t *skipped)
+{
+	if (atomic_load_explicit(&s->tracked, memory_order_relaxed))
+		return flush_tracked(s, lo, hi, flags, true, flushed, skipped);
+	/*
+	 * Real DAX has no page cache: mincore's "resident" is "mapped here"
+	 * too, but PAGEMAP_SCAN answers it without a page-cache lookup for
+	 * every page that has no page table (past the file's end: tcamgr's
+	 * 64 MiB map of a 0.5 MiB file).  Kernels before 6.7: mincore.
+	 */
+	if (atomic_load_explicit(&s->present_only, memory_order_relaxed) ||
+			s->cls == SHIM_REAL_DAX)
+		return flush_present(s, lo, hi, flags, flushed, skipped);
+	return flush_mincore(s, lo, hi, flags, flushed, skipped);
+}
 
 /*
  * flush_resident -- flush [lo, hi) of s where the pages are resident.
@@ -314,23 +329,6 @@ flush_resident(struct shim_map *s, uintptr_t lo, uintptr_t hi, int flags,
 	return ret;
 }
 
-static int
-flush_resident_locked(struct shim_map *s, uintptr_t lo, uintptr_t hi,
-		int flags, size_t *flushed, size_t *skipped)
-{
-	if (atomic_load_explicit(&s->tracked, memory_order_relaxed))
-		return flush_tracked(s, lo, hi, flags, true, flushed, skipped);
-	/*
-	 * Real DAX has no page cache: mincore's "resident" is "mapped here"
-	 * too, but PAGEMAP_SCAN answers it without a page-cache lookup for
-	 * every page that has no page table (past the file's end: tcamgr's
-	 * 64 MiB map of a 0.5 MiB file).  Kernels before 6.7: mincore.
-	 */
-	if (atomic_load_explicit(&s->present_only, memory_order_relaxed) ||
-			s->cls == SHIM_REAL_DAX)
-		return flush_present(s, lo, hi, flags, flushed, skipped);
-	return flush_mincore(s, lo, hi, flags, flushed, skipped);
-}
 
 typedef void (*part_fn)(void *ctx, struct shim_map *s, uintptr_t a,
 		uintptr_t b);

@@ -925,20 +925,19 @@ child(int shim, uint64_t seed, long ops, const char *dir, const char *trace,
 	FATAL(threads >= 1 && threads <= MAX_THREADS);
 	FATAL(pthread_barrier_init(&start, NULL, (unsigned)threads) == 0);
 	for (int t = 0; t < threads; t++) {
+		/* one thread: the run's own names and seed */
+		char sub[16] = "", ext[16] = "";
+		if (threads > 1) {
+			snprintf(sub, sizeof(sub), "/t%d", t);
+			snprintf(ext, sizeof(ext), ".t%d", t);
+		}
 		r[t].t = t;
 		r[t].ops = ops;
 		r[t].start = threads > 1 ? &start : NULL;
-		if (threads == 1) {
-			r[t].seed = seed;
-			snprintf(r[t].dir, sizeof(r[t].dir), "%s", dir);
-			snprintf(r[t].plain, sizeof(r[t].plain), "%s", plain);
-			snprintf(r[t].trace, sizeof(r[t].trace), "%s", trace);
-			continue;
-		}
-		r[t].seed = seed ^ (uint64_t)(t + 1) << 48;
-		snprintf(r[t].dir, sizeof(r[t].dir), "%s/t%d", dir, t);
-		snprintf(r[t].plain, sizeof(r[t].plain), "%s/t%d", plain, t);
-		snprintf(r[t].trace, sizeof(r[t].trace), "%s.t%d", trace, t);
+		r[t].seed = threads > 1 ? seed ^ (uint64_t)(t + 1) << 48 : seed;
+		snprintf(r[t].dir, sizeof(r[t].dir), "%s%s", dir, sub);
+		snprintf(r[t].plain, sizeof(r[t].plain), "%s%s", plain, sub);
+		snprintf(r[t].trace, sizeof(r[t].trace), "%s%s", trace, ext);
 	}
 	if (threads == 1) {
 		run(&r[0]);

@@ -199,7 +199,8 @@ fork_race(void)
 	pthread_t t;
 	atomic_store(&Race_on, 1);
 	FATAL(pthread_create(&t, NULL, mapper, &fd) == 0);
-	for (int k = 0; k < scaled(FORKS); k++) {
+	int forks = scaled(FORKS);
+	for (int k = 0; k < forks; k++) {
 		alarm(20);	/* a fork and its child: ~30 ms under valgrind */
 		pid_t pid = fork();
 		FATAL(pid >= 0);
@@ -257,8 +258,8 @@ truncate_race(int use_syncfs)
 	atomic_store(&Race_on, 1);
 	FATAL(pthread_create(&t, NULL, syncer, use_syncfs ? Tmap : NULL) ==
 		0);
-	int r;
-	for (r = 0; r < scaled(TROUNDS); r++) {
+	int r, rounds = scaled(TROUNDS);
+	for (r = 0; r < rounds; r++) {
 		CHECK(ftruncate(Tfd, TPAGES * PG) == 0);
 		memset(Tmap, r & 0xff, TPAGES * PG);	/* every page */
 		CHECK(ftruncate(Tfd, PG) == 0);		/* all but one gone */

@@ -87,6 +87,70 @@ int (*Served)(const void *);
 int (*Registry_check)(void);
 TLS int Report_fd = -1;
 
+/*
+ * The kernel's mappings, /proc/self/maps, one at a time, read with read(2)
+ * into the caller's buffer.  The fork child checks its model too, and a
+ * fork child of a threaded process must not malloc (stdio would): POSIX
+ * allows only async-signal-safe calls there, and TSan's allocator (gcc
+ * 12) really deadlocks when another thread held its lock at the fork.
+ */
+struct maps {
+	int fd;
+	size_t lo, hi;		/* the unparsed bytes: buf[lo, hi) */
+	char buf[4096];
+};
+
+struct vma {
+	uintptr_t lo, hi;
+	char perm[5];
+};
+
+static int
+maps_open(struct maps *r)
+{
+	r->lo = r->hi = 0;
+	return r->fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+}
+
+static void
+maps_close(struct maps *r)
+{
+	if (r->fd >= 0)
+		close(r->fd);
+}
+
+/* maps_next -- the next mapping's range and permissions; 0 at the end */
+static int
+maps_next(struct maps *r, struct vma *v)
+{
+	for (;;) {
+		char *l = r->buf + r->lo;
+		char *nl = memchr(l, '\n', r->hi - r->lo);
+		if (nl) {
+			r->lo = (size_t)(nl + 1 - r->buf);
+			char *e;
+			v->lo = strtoul(l, &e, 16);
+			if (*e != '-')
+				continue;
+			v->hi = strtoul(e + 1, &e, 16);
+			if (*e != ' ' || nl - e < 5)
+				continue;
+			memcpy(v->perm, e + 1, 4);
+			v->perm[4] = '\0';
+			return 1;
+		}
+		/* a partial line: to the front, then read more after it */
+		r->hi -= r->lo;
+		memmove(r->buf, l, r->hi);
+		r->lo = 0;
+		ssize_t n = r->fd < 0 || r->hi == sizeof(r->buf) ? 0 :
+			read(r->fd, r->buf + r->hi, sizeof(r->buf) - r->hi);
+		if (n <= 0)
+			return 0;
+		r->hi += (size_t)n;
+	}
+}
+
 void
 fail(const char *fmt, ...)
 {
@@ -103,18 +167,15 @@ fail(const char *fmt, ...)
 			" taken" : "", M[i].arena ? "arena" : "anywhere",
 			(void *)M[i].a, served(M[i].a));
 	/* and the kernel's view of the arena, in pages from its start */
-	FILE *f = fopen("/proc/self/maps", "r");
-	char line[512];
-	while (f && fgets(line, sizeof(line), f)) {
-		uintptr_t lo, hi;
-		if (sscanf(line, "%lx-%lx", &lo, &hi) == 2 &&
-				hi > Arena && lo < Arena + APAGES * PG)
-			fprintf(stderr, "  kernel: arena pages %ld..%ld %s",
-				(long)(lo - Arena) / (long)PG,
-				(long)(hi - Arena) / (long)PG, line + 26);
-	}
-	if (f)
-		fclose(f);
+	struct maps r;
+	struct vma v;
+	maps_open(&r);
+	while (maps_next(&r, &v))
+		if (v.hi > Arena && v.lo < Arena + APAGES * PG)
+			fprintf(stderr, "  kernel: arena pages %ld..%ld %s\n",
+				(long)(v.lo - Arena) / (long)PG,
+				(long)(v.hi - Arena) / (long)PG, v.perm);
+	maps_close(&r);
 	fflush(Trace);
 	exit(1);
 }
@@ -498,7 +559,7 @@ clean_file(int f, size_t off, size_t len, const char *what)
 
 /* the kernel's mappings, from /proc/self/maps (check_model) */
 #define NV 4096
-static TLS struct vma { uintptr_t lo, hi; char perm[5]; } V[NV];
+static TLS struct vma V[NV];
 static TLS int Nv;
 
 /* vma_at -- the kernel mapping holding a, or NULL */
@@ -521,15 +582,11 @@ vma_at(uintptr_t a)
 void
 check_model(void)
 {
-	Nv = 0;
-	FILE *f = fopen("/proc/self/maps", "r");
-	FATAL(f);
-	char line[512];
-	while (Nv < NV && fgets(line, sizeof(line), f))
-		if (sscanf(line, "%lx-%lx %4s", &V[Nv].lo, &V[Nv].hi,
-				V[Nv].perm) == 3)
-			Nv++;
-	fclose(f);
+	struct maps r;
+	FATAL(maps_open(&r) >= 0);
+	for (Nv = 0; Nv < NV && maps_next(&r, &V[Nv]); Nv++)
+		;
+	maps_close(&r);
 	for (int i = 0; i < Nm; i++)
 		for (size_t p = 0; p < M[i].np; p++) {
 			const struct vma *v = vma_at(M[i].a + p * PG);

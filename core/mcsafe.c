@@ -24,6 +24,10 @@
  *   that chains gives its guard up first, as the program's handler may
  *   siglongjmp away.  (The mutex is then taken in a signal handler: no
  *   thread ever holds it across a copy, so the wait is short.)
+ * - fork: the mutex is held across it, so the child gets it free, and the
+ *   child -- only the forking thread, which is in no guarded copy -- has
+ *   no users: the other threads' copies are the parent's, so the
+ *   program's action goes back there, as it would have at their end.
  */
 #include <pthread.h>
 #include <setjmp.h>
@@ -140,6 +144,34 @@ guard_leave(void)
 				"a guarded copy; its own is kept");
 	}
 	pthread_mutex_unlock(&Lock);
+}
+
+static void
+atfork_prepare(void)
+{
+	pthread_mutex_lock(&Lock);
+}
+
+static void
+atfork_parent(void)
+{
+	pthread_mutex_unlock(&Lock);
+}
+
+static void
+atfork_child(void)
+{
+	pthread_mutex_init(&Lock, NULL);
+	if (Users) {
+		Users = 1;	/* guard_leave: the last user leaves */
+		guard_leave();
+	}
+}
+
+__attribute__((constructor)) static void
+mcsafe_ctor(void)
+{
+	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
 }
 
 /* guarded -- the copy itself, with the jump target in its own frame */

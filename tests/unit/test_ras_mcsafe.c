@@ -10,8 +10,10 @@
 #include <errno.h>
 #include <pthread.h>
 #include <setjmp.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 
 #include "ras.h"
 #include "ut_common.h"
@@ -193,6 +195,70 @@ Test(ras_mcsafe, threads_keep_the_handler_exact)
 		cr_assert_null(r, "thread %d got a wrong result", i);
 	}
 	cr_assert_eq(User_hits, 0);
+	assert_action(&user);
+	munmap(Shared_poison, 2 * PG);
+	close(fd);
+	signal(SIGBUS, SIG_DFL);
+}
+
+static atomic_int Stop;
+
+static void *
+copier(void *arg)
+{
+	(void) arg;
+	char buf[2 * PG];
+	while (!atomic_load(&Stop))
+		mcsafe_copy(buf, Shared_poison, 2 * PG, 0);
+	return NULL;
+}
+
+/*
+ * fork while other threads copy under the guard: the child (alone, in no
+ * copy) finds the lock free and the program's action in place, and its
+ * own copies install and take down our handler as in any process
+ */
+Test(ras_mcsafe, fork_while_copying)
+{
+	int fd;
+	Shared_poison = poisoned(&fd);
+	struct sigaction user = install_user();
+	pthread_t t[2];
+	for (int i = 0; i < 2; i++)
+		pthread_create(&t[i], NULL, copier, NULL);
+	int bad = 0;
+	for (int n = 0; n < 300 && !bad; n++) {
+		pid_t pid = fork();
+		cr_assert(pid >= 0);
+		if (pid == 0) {
+			alarm(10);	/* the lock held: a deadlock */
+			struct sigaction cur;
+			char buf[2 * PG];
+			int code = 0;
+			sigaction(SIGBUS, NULL, &cur);
+			if (cur.sa_sigaction != user.sa_sigaction)
+				code = 1;	/* ours left in place */
+			else if (mcsafe_copy(buf, Shared_poison, 2 * PG, 0) !=
+					PMEM2_E_IO_FAIL)
+				code = 2;
+			sigaction(SIGBUS, NULL, &cur);
+			if (cur.sa_sigaction != user.sa_sigaction)
+				code = 3;	/* not taken down after */
+			_exit(code);
+		}
+		int st;
+		cr_assert_eq(waitpid(pid, &st, 0), pid);
+		bad = !WIFEXITED(st) || WEXITSTATUS(st) != 0;
+		cr_expect(!bad, "fork %d: the child %s (status %#x)", n,
+			WIFSIGNALED(st) && WTERMSIG(st) == SIGALRM ?
+			"hung (the lock was held at the fork)" :
+			!WIFEXITED(st) ? "died" :
+			WEXITSTATUS(st) == 2 ? "could not copy" :
+			"ran with our SIGBUS handler left installed", st);
+	}
+	atomic_store(&Stop, 1);
+	for (int i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
 	assert_action(&user);
 	munmap(Shared_poison, 2 * PG);
 	close(fd);

@@ -71,23 +71,31 @@ chain(int sig, siginfo_t *info, void *uctx)
 		g->left = 1;
 		guard_leave();
 	}
-	if (prev.sa_flags & SA_SIGINFO) {
-		sigset_t old;
-		pthread_sigmask(SIG_BLOCK, &prev.sa_mask, &old);
-		prev.sa_sigaction(sig, info, uctx);
-		pthread_sigmask(SIG_SETMASK, &old, NULL);
-		return;
-	}
-	if (prev.sa_handler == SIG_DFL || prev.sa_handler == SIG_IGN) {
+	if (!(prev.sa_flags & SA_SIGINFO) && (prev.sa_handler == SIG_DFL ||
+			prev.sa_handler == SIG_IGN)) {
+		if (info->si_code <= 0 && prev.sa_handler == SIG_IGN)
+			return;		/* sent, and ignored */
 		/* the faulting access repeats and gets the default action */
 		signal(sig, SIG_DFL);
 		if (info->si_code <= 0)	/* sent, not a fault: re-send it */
 			raise(sig);
 		return;
 	}
-	sigset_t old;
-	pthread_sigmask(SIG_BLOCK, &prev.sa_mask, &old);
-	prev.sa_handler(sig);
+	ras_sig_call(&prev, sig, info, uctx);
+}
+
+void
+ras_sig_call(const struct sigaction *act, int sig, siginfo_t *info,
+	void *uctx)
+{
+	sigset_t mask = act->sa_mask, old;
+	if (!(act->sa_flags & SA_NODEFER))
+		sigaddset(&mask, sig);
+	pthread_sigmask(SIG_BLOCK, &mask, &old);
+	if (act->sa_flags & SA_SIGINFO)
+		act->sa_sigaction(sig, info, uctx);
+	else
+		act->sa_handler(sig);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 

@@ -3,6 +3,7 @@
 #ifndef PMEM2_RAS_H
 #define PMEM2_RAS_H
 
+#include <signal.h>
 #include <stddef.h>
 
 /*
@@ -20,5 +21,14 @@ int mcsafe_copy(void *dst, const void *src, size_t len, int mapped_is_dst);
  * the mapping's own flush_fn is a no-op (BYTE).
  */
 void ras_cpu_flush(const void *addr, size_t len);
+
+/*
+ * ras_sig_call -- from a handler of ours, run the program's handler act
+ * (not SIG_DFL/SIG_IGN) for sig as the kernel would have: with its
+ * sa_mask blocked, and sig too unless SA_NODEFER; siginfo and context
+ * passed on to an SA_SIGINFO handler.  It may not come back (siglongjmp).
+ */
+void ras_sig_call(const struct sigaction *act, int sig, siginfo_t *info,
+	void *uctx);
 
 #endif /* PMEM2_RAS_H */

@@ -462,7 +462,8 @@ scan(int fd, struct shim_map *s, uintptr_t hi, enum question q,
 					(PAGE_IS_PRESENT | PAGE_IS_WRITTEN))) {
 				continue;	/* a protection marker */
 			} else {
-				s->m.flush_fn((void *)b, e - b);
+				(void) shim_flush_guarded(s->m.flush_fn, b,
+					e - b);
 				*flushed += e - b;
 			}
 		}

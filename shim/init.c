@@ -235,6 +235,7 @@ atfork_child(void)
 	atomic_store(&Image_pid, (pid_t)syscall(SYS_getpid));
 	shim_stats_atfork_child();
 	shim_layout_atfork_child();
+	shim_sigbus_atfork_child();
 	shim_dirty_atfork(2);
 	shim_maps_atfork(2);
 	shim_classify_atfork(2);
@@ -383,6 +384,7 @@ shim_ctor(void)
 {
 	shim_init();
 	shim_resolve_real();
+	shim_sigbus_init();
 	shim_stats_init();
 	if (at_quick_exit(at_quick_exit_end) != 0)
 		shim_log(1, "at_quick_exit failed: quick_exit will not flush");

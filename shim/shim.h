@@ -191,6 +191,18 @@ shim_flushable(const struct shim_map *s)
 }
 
 /*
+ * shim_flush_guarded -- fn(a, len), a flush of a mapping: a SIGBUS at an
+ * address in the range (a page cut off by another process's truncate)
+ * ends it there, and it returns -1; else 0 (sigbus.c).  The handler is
+ * installed at the first call; sigaction and signal() keep the program's
+ * view of SIGBUS.
+ */
+int shim_flush_guarded(void (*fn)(const void *, size_t), uintptr_t a,
+	size_t len);
+void shim_sigbus_init(void);
+void shim_sigbus_atfork_child(void);
+
+/*
  * shim_pkru_open / shim_pkru_close -- around a flush that may meet a
  * PKEY piece: clear this thread's access-disable bits in PKRU (CLWB is
  * checked as a load), and put the program's value back.  Nothing is
@@ -392,6 +404,8 @@ enum shim_counter {
 				 * flushed shim mappings */
 	ST_EXIT_FLUSH,		/* exits that flushed shim mappings */
 	ST_EXEC_FLUSH,		/* execs that flushed shim mappings */
+	ST_FLUSH_CUT,		/* flush runs ended by SIGBUS: pages cut
+				 * off by another process (sigbus.c) */
 	ST_COPY_CALLS,		/* memcpy/memmove into a DAX mapping */
 	ST_COPY_BYTES,
 	ST_COPY_NT_BYTES,	/* of which through the core's mover */

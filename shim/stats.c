@@ -163,6 +163,7 @@ static const char *const Names[ST_NCOUNTERS] = {
 	[ST_SYNC_FLUSH] = "sync_flushes",
 	[ST_EXIT_FLUSH] = "exit_flushes",
 	[ST_EXEC_FLUSH] = "exec_flushes",
+	[ST_FLUSH_CUT] = "flushes_cut_short",
 	[ST_COPY_CALLS] = "copies_into_dax",
 	[ST_COPY_BYTES] = "bytes_copied_into_dax",
 	[ST_COPY_NT_BYTES] = "bytes_moved_by_core",

@@ -25,7 +25,11 @@
 #     memory safety is checked by valgrind (vg_shim_copies).
 #   - shim_fuzz's variants (shim_fuzz_off, _noalias, _byte, _noflush0,
 #     _threads): for time; shim_fuzz itself runs (the same calls, the
-#     default settings).  Every other shim suite runs.
+#     default settings).
+#   - shim_sigbus (and _mincore): it checks the program's SIGBUS action
+#     is exactly its own, from SIG_DFL on; ASan installs its own SIGBUS
+#     handler and intercepts sigaction and signal first.  Valgrind runs
+#     it (vg_shim_sigbus).  Every other shim suite runs.
 #   - diff_*: LeakSanitizer is off for them (ASAN_OPTIONS=detect_leaks=0)
 #     because the oracle side (PMDK's library, same process) leaks on the
 #     deliberately degenerate calls; our side runs again with leak checking
@@ -54,7 +58,7 @@ if [ "$kind" = asan ]; then
 	export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:detect_stack_use_after_return=1
 	ctest --test-dir "$bld" --output-on-failure -j2 \
 		-R '^(unit_|shim_|rel_)' \
-		-E '^(unit_test_mover_fence|shim_basic(_byte|_noflush[01])?|shim_fence|shim_copies|shim_fuzz_.*)$' || rc=1
+		-E '^(unit_test_mover_fence|shim_basic(_byte|_noflush[01])?|shim_fence|shim_copies|shim_fuzz_.*|shim_sigbus.*)$' || rc=1
 	ASAN_OPTIONS=detect_leaks=0 ctest --test-dir "$bld" \
 		--output-on-failure -j2 -L diff || rc=1
 else

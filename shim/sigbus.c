@@ -1,0 +1,298 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * sigbus.c -- a flush that meets a page another process cut off skips it,
+ * instead of killing the program.
+ *
+ * A CLWB of a page past the file's end raises SIGBUS.  Within the process
+ * the truncation lock (hooks_msync.c) keeps truncates out of flushes; a
+ * truncate by another process cannot be kept out, and can land between a
+ * flush's scan of the pages and its CLWBs.  Without the shim that shrink
+ * costs this process nothing until it touches the pages cut off (the
+ * kernel's msync does not touch them).  So each flush run is guarded
+ * (shim_flush_guarded): a SIGBUS at an address inside the run ends the
+ * run there.  Nothing is lost: the pages from there on lie past the
+ * file's end at the fault, so what was stored to them went with the
+ * truncate (in the kernel's msync too).
+ *
+ * The handler is installed at the first flush, so a process that never
+ * flushes never has it, and then stays.  The program keeps its own view:
+ * while ours is in the kernel, sigaction, signal (bsd_signal, ssignal)
+ * and sysv_signal for SIGBUS record the program's action and answer with
+ * it, and a SIGBUS that is not a guarded flush's goes to that action, as
+ * the kernel would have delivered it (ras_sig_call; SIG_DFL puts the
+ * default back and lets the fault repeat, so the process dies, with its
+ * core, where it would have).  A replacement we do not see (a raw
+ * rt_sigaction, sigset, sigvec) is noticed at the next hooked call, and
+ * ours then steps aside for good: flushes are unguarded, as before.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "ras.h"
+#include "shim.h"
+
+#define PUBLIC __attribute__((visibility("default")))
+
+enum { UNARMED, ARMED, GONE };
+static _Atomic int State = UNARMED;
+static pthread_mutex_t Lock = PTHREAD_MUTEX_INITIALIZER;
+static struct sigaction Program;	/* the program's action, while ARMED */
+
+struct guard {
+	sigjmp_buf env;
+	uintptr_t lo, hi;
+};
+static __thread struct guard *volatile Guard
+	__attribute__((tls_model("initial-exec")));
+
+typedef int (*sigaction_fn)(int, const struct sigaction *,
+	struct sigaction *);
+
+static void *_Atomic Real_sigaction, *_Atomic Real_signal, *_Atomic Real_sysv;
+
+/* real -- libc's sigaction */
+static int
+real(int sig, const struct sigaction *act, struct sigaction *old)
+{
+	sigaction_fn f = (sigaction_fn)shim_next(&Real_sigaction,
+		"sigaction", "GLIBC_2.2.5");
+	if (!f) {
+		errno = ENOSYS;
+		return -1;
+	}
+	return f(sig, act, old);
+}
+
+static void on_sigbus(int sig, siginfo_t *info, void *uctx);
+
+/*
+ * ours -- our action, with the program's SA_ONSTACK and SA_RESTART, so a
+ * SIGBUS it handles runs on the stack it chose and a system call it
+ * interrupts restarts as it asked
+ */
+static struct sigaction
+ours(const struct sigaction *program)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = on_sigbus;
+	sa.sa_flags = SA_SIGINFO | SA_NODEFER |
+		(program->sa_flags & (SA_ONSTACK | SA_RESTART));
+	sigemptyset(&sa.sa_mask);
+	return sa;
+}
+
+static int
+is_ours(const struct sigaction *sa)
+{
+	return (sa->sa_flags & SA_SIGINFO) && sa->sa_sigaction == on_sigbus;
+}
+
+/* arm -- install ours over the program's action, once */
+static void
+arm(void)
+{
+	pthread_mutex_lock(&Lock);
+	if (atomic_load(&State) == UNARMED) {
+		struct sigaction sa;
+		if (real(SIGBUS, NULL, &Program) == 0) {
+			sa = ours(&Program);
+			if (real(SIGBUS, &sa, NULL) == 0) {
+				atomic_store(&State, ARMED);
+				pthread_mutex_unlock(&Lock);
+				return;
+			}
+		}
+		shim_log(2, "cannot install the SIGBUS handler (%s): flushes "
+			"are not guarded against a truncate by another process",
+			strerror(errno));
+		atomic_store(&State, GONE);
+	}
+	pthread_mutex_unlock(&Lock);
+}
+
+/* on_sigbus -- a guarded flush's fault ends its run; the rest: chain */
+static void
+on_sigbus(int sig, siginfo_t *info, void *uctx)
+{
+	struct guard *g = Guard;
+	uintptr_t a = (uintptr_t)info->si_addr;
+	if (g && info->si_code > 0 && a >= g->lo && a < g->hi) {
+		Guard = NULL;
+		siglongjmp(g->env, 1);
+	}
+	struct sigaction prev = Program;
+	if ((prev.sa_flags & SA_SIGINFO) || (prev.sa_handler != SIG_DFL &&
+			prev.sa_handler != SIG_IGN)) {
+		if (prev.sa_flags & SA_RESETHAND) {
+			/* the kernel resets it before the handler runs */
+			memset(&Program, 0, sizeof(Program));
+			Program.sa_handler = SIG_DFL;
+		}
+		ras_sig_call(&prev, sig, info, uctx);
+		return;
+	}
+	if (info->si_code <= 0 && prev.sa_handler == SIG_IGN)
+		return;		/* sent, and ignored */
+	/* the default action: a fault repeats and gets it, a signal sent is
+	 * sent again (SIG_IGN does not hold off a fault: the kernel kills) */
+	memset(&prev, 0, sizeof(prev));
+	prev.sa_handler = SIG_DFL;
+	atomic_store(&State, GONE);
+	(void) real(SIGBUS, &prev, NULL);
+	if (info->si_code <= 0)
+		raise(sig);
+}
+
+int
+shim_flush_guarded(void (*fn)(const void *, size_t), uintptr_t a,
+		size_t len)
+{
+	if (atomic_load_explicit(&State, memory_order_relaxed) == UNARMED)
+		arm();
+	struct guard g, *outer = Guard;	/* a flush in a signal handler */
+	g.lo = a;
+	g.hi = a + len;
+	/* the handler ran with the kernel's PKRU, and siglongjmp does not
+	 * put the flush's back */
+	const bool pk = atomic_load_explicit(&shim_pkeys_used,
+		memory_order_acquire);
+	volatile uint32_t pkru = pk ? shim_rdpkru() : 0;
+	if (sigsetjmp(g.env, 0)) {
+		if (pk)
+			shim_wrpkru(pkru);
+		Guard = outer;
+		shim_count(ST_FLUSH_CUT, 1);
+		shim_log(2, "a flush met a page at %p..%p cut off by another "
+			"process's truncate: the rest of the run skipped",
+			(void *)a, (void *)(a + len));
+		return -1;
+	}
+	Guard = &g;
+	fn((const void *)a, len);
+	Guard = outer;
+	return 0;
+}
+
+/*
+ * set -- the hooks' common part: sigaction(SIGBUS, act, old) as the
+ * program sees it while ours is in the kernel.  -2: not ours (any more),
+ * the caller goes to the real call.
+ */
+static int
+set(const struct sigaction *act, struct sigaction *old)
+{
+	if (atomic_load(&State) != ARMED)
+		return -2;
+	pthread_mutex_lock(&Lock);
+	struct sigaction cur;
+	if (atomic_load(&State) != ARMED || real(SIGBUS, NULL, &cur) ||
+			!is_ours(&cur)) {
+		if (atomic_load(&State) == ARMED) {
+			shim_log(2, "the SIGBUS handler was replaced behind "
+				"the shim's back: flushes are not guarded");
+			atomic_store(&State, GONE);
+		}
+		pthread_mutex_unlock(&Lock);
+		return -2;
+	}
+	if (old)
+		*old = Program;
+	if (act) {
+		struct sigaction sa = ours(act);
+		if ((sa.sa_flags ^ cur.sa_flags) & (SA_ONSTACK | SA_RESTART))
+			(void) real(SIGBUS, &sa, NULL);
+		Program = *act;
+	}
+	pthread_mutex_unlock(&Lock);
+	return 0;
+}
+
+PUBLIC int
+sigaction(int sig, const struct sigaction *act, struct sigaction *old)
+{
+	if (sig == SIGBUS && set(act, old) == 0)
+		return 0;
+	return real(sig, act, old);
+}
+
+/*
+ * handler -- signal()'s forms (flags: the action they install): SIGBUS
+ * while ours is in the kernel as above, anything else to libc's own
+ */
+static sighandler_t
+handler(int sig, sighandler_t h, int flags, const char *name)
+{
+	if (sig == SIGBUS && h != SIG_ERR) {
+		struct sigaction sa, old;
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = h;
+		sa.sa_flags = flags;
+		sigemptyset(&sa.sa_mask);
+		if (!(flags & SA_NODEFER))
+			sigaddset(&sa.sa_mask, sig);
+		if (set(&sa, &old) == 0)
+			return old.sa_handler;
+	}
+	sighandler_t (*f)(int, sighandler_t) = (sighandler_t (*)(int,
+		sighandler_t))shim_next(flags & SA_RESETHAND ? &Real_sysv :
+		&Real_signal, name, "GLIBC_2.2.5");
+	if (!f) {
+		errno = ENOSYS;
+		return SIG_ERR;
+	}
+	return f(sig, h);
+}
+
+/* signal, bsd_signal, ssignal: BSD semantics (glibc's signal) */
+PUBLIC sighandler_t
+signal(int sig, sighandler_t h)
+{
+	return handler(sig, h, SA_RESTART, "signal");
+}
+
+PUBLIC sighandler_t
+bsd_signal(int sig, sighandler_t h)
+{
+	return handler(sig, h, SA_RESTART, "signal");
+}
+
+PUBLIC sighandler_t
+ssignal(int sig, sighandler_t h)
+{
+	return handler(sig, h, SA_RESTART, "signal");
+}
+
+/* sysv_signal: one-shot, not blocked in its handler */
+PUBLIC sighandler_t
+sysv_signal(int sig, sighandler_t h)
+{
+	return handler(sig, h, SA_RESETHAND | SA_NODEFER, "sysv_signal");
+}
+
+PUBLIC sighandler_t
+__sysv_signal(int sig, sighandler_t h)
+{
+	return handler(sig, h, SA_RESETHAND | SA_NODEFER, "sysv_signal");
+}
+
+/* shim_sigbus_init -- from the constructor: never dlsym in a handler */
+void
+shim_sigbus_init(void)
+{
+	(void) shim_next(&Real_sigaction, "sigaction", "GLIBC_2.2.5");
+	(void) shim_next(&Real_signal, "signal", "GLIBC_2.2.5");
+	(void) shim_next(&Real_sysv, "sysv_signal", "GLIBC_2.2.5");
+}
+
+/* shim_sigbus_atfork_child -- the child has one thread: a free lock */
+void
+shim_sigbus_atfork_child(void)
+{
+	pthread_mutex_init(&Lock, NULL);
+}

@@ -25,6 +25,7 @@
  * rt_sigaction, sigset, sigvec) is noticed at the next hooked call, and
  * ours then steps aside for good: flushes are unguarded, as before.
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -55,12 +56,27 @@ typedef int (*sigaction_fn)(int, const struct sigaction *,
 
 static void *_Atomic Real_sigaction, *_Atomic Real_signal, *_Atomic Real_sysv;
 
+/*
+ * next -- libc's name, looked up here rather than by shim_next: a
+ * sanitizer preloaded first calls sigaction from its own start-up, before
+ * it can run instrumented code (this file is built without TSan's)
+ */
+static void *
+next(void *_Atomic *cache, const char *name)
+{
+	void *f = atomic_load(cache);
+	if (!f) {
+		f = dlvsym(RTLD_NEXT, name, "GLIBC_2.2.5");
+		atomic_store(cache, f);
+	}
+	return f;
+}
+
 /* real -- libc's sigaction */
 static int
 real(int sig, const struct sigaction *act, struct sigaction *old)
 {
-	sigaction_fn f = (sigaction_fn)shim_next(&Real_sigaction,
-		"sigaction", "GLIBC_2.2.5");
+	sigaction_fn f = (sigaction_fn)next(&Real_sigaction, "sigaction");
 	if (!f) {
 		errno = ENOSYS;
 		return -1;
@@ -240,8 +256,8 @@ handler(int sig, sighandler_t h, int flags, const char *name)
 			return old.sa_handler;
 	}
 	sighandler_t (*f)(int, sighandler_t) = (sighandler_t (*)(int,
-		sighandler_t))shim_next(flags & SA_RESETHAND ? &Real_sysv :
-		&Real_signal, name, "GLIBC_2.2.5");
+		sighandler_t))next(flags & SA_RESETHAND ? &Real_sysv :
+		&Real_signal, name);
 	if (!f) {
 		errno = ENOSYS;
 		return SIG_ERR;
@@ -285,9 +301,9 @@ __sysv_signal(int sig, sighandler_t h)
 void
 shim_sigbus_init(void)
 {
-	(void) shim_next(&Real_sigaction, "sigaction", "GLIBC_2.2.5");
-	(void) shim_next(&Real_signal, "signal", "GLIBC_2.2.5");
-	(void) shim_next(&Real_sysv, "sysv_signal", "GLIBC_2.2.5");
+	(void) next(&Real_sigaction, "sigaction");
+	(void) next(&Real_signal, "signal");
+	(void) next(&Real_sysv, "sysv_signal");
 }
 
 /* shim_sigbus_atfork_child -- the child has one thread: a free lock */

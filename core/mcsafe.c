@@ -35,6 +35,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "os.h"
@@ -71,32 +72,40 @@ chain(int sig, siginfo_t *info, void *uctx)
 		g->left = 1;
 		guard_leave();
 	}
-	if (!(prev.sa_flags & SA_SIGINFO) && (prev.sa_handler == SIG_DFL ||
-			prev.sa_handler == SIG_IGN)) {
-		if (info->si_code <= 0 && prev.sa_handler == SIG_IGN)
-			return;		/* sent, and ignored */
-		/* the faulting access repeats and gets the default action */
-		signal(sig, SIG_DFL);
-		if (info->si_code <= 0)	/* sent, not a fault: re-send it */
-			raise(sig);
-		return;
-	}
-	ras_sig_call(&prev, sig, info, uctx);
+	(void) ras_sig_deliver(&prev, sig, info, uctx);
 }
 
-void
-ras_sig_call(const struct sigaction *act, int sig, siginfo_t *info,
-	void *uctx)
+int
+ras_sig_deliver(struct sigaction *act, int sig, siginfo_t *info, void *uctx)
 {
-	sigset_t mask = act->sa_mask, old;
-	if (!(act->sa_flags & SA_NODEFER))
-		sigaddset(&mask, sig);
-	pthread_sigmask(SIG_BLOCK, &mask, &old);
-	if (act->sa_flags & SA_SIGINFO)
-		act->sa_sigaction(sig, info, uctx);
-	else
-		act->sa_handler(sig);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if ((act->sa_flags & SA_SIGINFO) || (act->sa_handler != SIG_DFL &&
+			act->sa_handler != SIG_IGN)) {
+		const struct sigaction h = *act;
+		if (h.sa_flags & SA_RESETHAND) {
+			/* the kernel resets it before the handler runs */
+			memset(act, 0, sizeof(*act));
+			act->sa_handler = SIG_DFL;
+		}
+		sigset_t mask = h.sa_mask, old;
+		if (!(h.sa_flags & SA_NODEFER))
+			sigaddset(&mask, sig);
+		pthread_sigmask(SIG_BLOCK, &mask, &old);
+		if (h.sa_flags & SA_SIGINFO)
+			h.sa_sigaction(sig, info, uctx);
+		else
+			h.sa_handler(sig);
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		return 0;
+	}
+	if (info->si_code <= 0 && act->sa_handler == SIG_IGN)
+		return 0;	/* sent, and ignored */
+	/* the kernel's struct: the handler, flags, restorer, the mask */
+	const struct { void *h; unsigned long f; void *r; uint64_t m; } dfl =
+		{ (void *)SIG_DFL, 0, NULL, 0 };
+	(void) syscall(SYS_rt_sigaction, sig, &dfl, NULL, sizeof(dfl.m));
+	if (info->si_code <= 0)	/* sent, not a fault: send it again */
+		raise(sig);
+	return 1;
 }
 
 /* on_sigbus -- ours: jump out of the copy; anything else: chain */
@@ -104,8 +113,7 @@ static void
 on_sigbus(int sig, siginfo_t *info, void *uctx)
 {
 	struct guard *g = Guard;
-	uintptr_t a = (uintptr_t)info->si_addr;
-	if (g && info->si_code > 0 && a >= g->lo && a < g->hi) {
+	if (g && ras_sig_in(info, g->lo, g->hi)) {
 		Guard = NULL;
 		siglongjmp(g->env, 1);
 	}

@@ -5,6 +5,7 @@
 
 #include <signal.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /*
  * mcsafe_copy -- memcpy(dst, src, len) that turns a SIGBUS at an address
@@ -23,12 +24,31 @@ int mcsafe_copy(void *dst, const void *src, size_t len, int mapped_is_dst);
 void ras_cpu_flush(const void *addr, size_t len);
 
 /*
- * ras_sig_call -- from a handler of ours, run the program's handler act
- * (not SIG_DFL/SIG_IGN) for sig as the kernel would have: with its
- * sa_mask blocked, and sig too unless SA_NODEFER; siginfo and context
- * passed on to an SA_SIGINFO handler.  It may not come back (siglongjmp).
+ * ras_sig_in -- a SIGBUS handler of ours: is this a fault (not a signal
+ * sent) at an address in [lo, hi), the range it guards?
  */
-void ras_sig_call(const struct sigaction *act, int sig, siginfo_t *info,
+static inline int
+ras_sig_in(const siginfo_t *info, uintptr_t lo, uintptr_t hi)
+{
+	uintptr_t a = (uintptr_t)info->si_addr;
+	return info->si_code > 0 && a >= lo && a < hi;
+}
+
+/*
+ * ras_sig_deliver -- from a handler of ours, give sig to the program's
+ * action *act as the kernel would have:
+ * - a handler: with its sa_mask blocked, and sig too unless SA_NODEFER,
+ *   siginfo and context passed on to an SA_SIGINFO one; *act is reset to
+ *   SIG_DFL first if SA_RESETHAND.  It may not come back (siglongjmp);
+ * - SIG_IGN and a signal sent: dropped;
+ * - else (SIG_DFL; SIG_IGN and a fault, which the kernel does not let be
+ *   ignored): the kernel's action becomes the default, past every hook
+ *   (rt_sigaction itself), a fault repeats and a signal sent is raised
+ *   again, so the process dies as it would have.  Returns 1: ours is no
+ *   longer installed.
+ * Returns 0 otherwise.
+ */
+int ras_sig_deliver(struct sigaction *act, int sig, siginfo_t *info,
 	void *uctx);
 
 #endif /* PMEM2_RAS_H */

@@ -462,8 +462,7 @@ scan(int fd, struct shim_map *s, uintptr_t hi, enum question q,
 					(PAGE_IS_PRESENT | PAGE_IS_WRITTEN))) {
 				continue;	/* a protection marker */
 			} else {
-				(void) shim_flush_guarded(s->m.flush_fn, b,
-					e - b);
+				shim_flush_guarded(s->m.flush_fn, b, e - b);
 				*flushed += e - b;
 			}
 		}

@@ -47,7 +47,7 @@ shim_flush_runs(struct shim_map *s, uintptr_t a, const unsigned char *vec,
 		size_t j = i + 1;
 		while (j < np && (vec[j] & 1))
 			j++;
-		(void) shim_flush_guarded(s->m.flush_fn, a + i * Pagesize,
+		shim_flush_guarded(s->m.flush_fn, a + i * Pagesize,
 			(j - i) * Pagesize);
 		done += (j - i) * Pagesize;
 		i = j;
@@ -320,7 +320,7 @@ flush_resident(struct shim_map *s, uintptr_t lo, uintptr_t hi, int flags,
 		return 0;
 	}
 	if (s->flush_whole) {	/* every page of a device is there */
-		(void) shim_flush_guarded(s->m.flush_fn, lo, hi - lo);
+		shim_flush_guarded(s->m.flush_fn, lo, hi - lo);
 		*flushed += hi - lo;
 		return 0;
 	}

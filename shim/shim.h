@@ -193,11 +193,11 @@ shim_flushable(const struct shim_map *s)
 /*
  * shim_flush_guarded -- fn(a, len), a flush of a mapping: a SIGBUS at an
  * address in the range (a page cut off by another process's truncate)
- * ends it there, and it returns -1; else 0 (sigbus.c).  The handler is
+ * ends it there, counted as flushes_cut_short (sigbus.c).  The handler is
  * installed at the first call; sigaction and signal() keep the program's
  * view of SIGBUS.
  */
-int shim_flush_guarded(void (*fn)(const void *, size_t), uintptr_t a,
+void shim_flush_guarded(void (*fn)(const void *, size_t), uintptr_t a,
 	size_t len);
 void shim_sigbus_init(void);
 void shim_sigbus_atfork_child(void);

@@ -19,7 +19,7 @@
  * while ours is in the kernel, sigaction, signal (bsd_signal, ssignal)
  * and sysv_signal for SIGBUS record the program's action and answer with
  * it, and a SIGBUS that is not a guarded flush's goes to that action, as
- * the kernel would have delivered it (ras_sig_call; SIG_DFL puts the
+ * the kernel would have delivered it (ras_sig_deliver; SIG_DFL puts the
  * default back and lets the fault repeat, so the process dies, with its
  * core, where it would have).  A replacement we do not see (a raw
  * rt_sigaction, sigset, sigvec) is noticed at the next hooked call, and
@@ -116,18 +116,13 @@ arm(void)
 	pthread_mutex_lock(&Lock);
 	if (atomic_load(&State) == UNARMED) {
 		struct sigaction sa;
-		if (real(SIGBUS, NULL, &Program) == 0) {
-			sa = ours(&Program);
-			if (real(SIGBUS, &sa, NULL) == 0) {
-				atomic_store(&State, ARMED);
-				pthread_mutex_unlock(&Lock);
-				return;
-			}
-		}
-		shim_log(2, "cannot install the SIGBUS handler (%s): flushes "
-			"are not guarded against a truncate by another process",
-			strerror(errno));
-		atomic_store(&State, GONE);
+		bool ok = real(SIGBUS, NULL, &Program) == 0 &&
+			(sa = ours(&Program), real(SIGBUS, &sa, NULL) == 0);
+		if (!ok)
+			shim_log(2, "cannot install the SIGBUS handler (%s): "
+				"flushes are not guarded against a truncate "
+				"by another process", strerror(errno));
+		atomic_store(&State, ok ? ARMED : GONE);
 	}
 	pthread_mutex_unlock(&Lock);
 }
@@ -137,35 +132,15 @@ static void
 on_sigbus(int sig, siginfo_t *info, void *uctx)
 {
 	struct guard *g = Guard;
-	uintptr_t a = (uintptr_t)info->si_addr;
-	if (g && info->si_code > 0 && a >= g->lo && a < g->hi) {
+	if (g && ras_sig_in(info, g->lo, g->hi)) {
 		Guard = NULL;
 		siglongjmp(g->env, 1);
 	}
-	struct sigaction prev = Program;
-	if ((prev.sa_flags & SA_SIGINFO) || (prev.sa_handler != SIG_DFL &&
-			prev.sa_handler != SIG_IGN)) {
-		if (prev.sa_flags & SA_RESETHAND) {
-			/* the kernel resets it before the handler runs */
-			memset(&Program, 0, sizeof(Program));
-			Program.sa_handler = SIG_DFL;
-		}
-		ras_sig_call(&prev, sig, info, uctx);
-		return;
-	}
-	if (info->si_code <= 0 && prev.sa_handler == SIG_IGN)
-		return;		/* sent, and ignored */
-	/* the default action: a fault repeats and gets it, a signal sent is
-	 * sent again (SIG_IGN does not hold off a fault: the kernel kills) */
-	memset(&prev, 0, sizeof(prev));
-	prev.sa_handler = SIG_DFL;
-	atomic_store(&State, GONE);
-	(void) real(SIGBUS, &prev, NULL);
-	if (info->si_code <= 0)
-		raise(sig);
+	if (ras_sig_deliver(&Program, sig, info, uctx))
+		atomic_store(&State, GONE);	/* the default put back */
 }
 
-int
+void
 shim_flush_guarded(void (*fn)(const void *, size_t), uintptr_t a,
 		size_t len)
 {
@@ -187,12 +162,11 @@ shim_flush_guarded(void (*fn)(const void *, size_t), uintptr_t a,
 		shim_log(2, "a flush met a page at %p..%p cut off by another "
 			"process's truncate: the rest of the run skipped",
 			(void *)a, (void *)(a + len));
-		return -1;
+		return;
 	}
 	Guard = &g;
 	fn((const void *)a, len);
 	Guard = outer;
-	return 0;
 }
 
 /*

@@ -4,8 +4,10 @@
  * durable from user space (flush + drain), everything else goes to the
  * kernel.
  *
- * What is flushed: in a mapping with written-page tracking (emulated DAX
- * on Linux 6.7+, dirty.c), only the pages written since their last flush;
+ * What is flushed: an msync of at most 64 KiB, every line of its range
+ * (flush_small: asking the kernel would cost more); otherwise, in a
+ * mapping with written-page tracking (emulated DAX on Linux 6.7+,
+ * dirty.c), only the pages written since their last flush;
  * otherwise only pages mincore(2) reports resident.  On fsdax and
  * devdax there is no page cache, so "resident" means "this process has the
  * page mapped" -- a page never faulted in cannot hold a store made through
@@ -307,6 +309,45 @@ flush_resident_locked(struct shim_map *s, uintptr_t lo, uintptr_t hi,
 }
 
 /*
+ * flush_small -- an msync of at most REPROTECT_MIN (64 KiB) flushes
+ * every line of its range without asking the kernel which pages are
+ * there: asking (PAGEMAP_SCAN, mincore) costs ~0.9 us here whatever the
+ * range, while a clean line's CLWB costs ~0.7 ns (45 ns a page), so the
+ * question costs more than the answer saves up to ~20 pages.  Measured
+ * here, one line stored in each page and those pages msynced: 1 page
+ * 1.17 -> 0.35 us, 16 pages 2.41 -> 1.5 us.
+ *
+ * What asking guarded against is left to the CPU and to the guard
+ * (sigbus.c): a page past the file's end raises SIGBUS at its CLWB, which
+ * cuts the run short -- then the range is flushed the asking way, and so
+ * is every later small msync of this mapping (a mapping larger than its
+ * file: no SIGBUS on every msync).  A page this process never touched
+ * is faulted in for reading at its CLWB (~1 us, once; on tmpfs a hole
+ * gets its page then); nothing else changes, as no store is made.
+ * Without the guard in the kernel (the program replaced ours behind our
+ * back) every msync asks.
+ */
+static bool
+flush_small(struct shim_map *s, uintptr_t lo, uintptr_t hi)
+{
+	if (atomic_load_explicit(&s->ask, memory_order_relaxed))
+		return false;
+	int r = shim_flush_unasked(s->m.flush_fn, lo, hi - lo);
+	if (r > 0) {
+		shim_count(ST_MSYNC_UNASKED, 1);
+		return true;
+	}
+	if (r < 0)	/* no guard: nothing flushed */
+		return false;
+	atomic_store_explicit(&s->ask, true, memory_order_relaxed);
+	shim_count(ST_MSYNC_PAST_END, 1);
+	shim_log(2, "msync of %p..%p met the file's end: this mapping's small "
+		"msyncs ask which pages are there from now on", (void *)lo,
+		(void *)hi);
+	return false;
+}
+
+/*
  * flush_resident -- flush [lo, hi) of s where the pages are resident.
  * Returns 0, or -1 with errno when mincore refused (then the kernel msync
  * of that chunk was asked for instead, and its result is returned).
@@ -321,6 +362,10 @@ flush_resident(struct shim_map *s, uintptr_t lo, uintptr_t hi, int flags,
 	}
 	if (s->flush_whole) {	/* every page of a device is there */
 		shim_flush_guarded(s->m.flush_fn, lo, hi - lo);
+		*flushed += hi - lo;
+		return 0;
+	}
+	if ((flags & MS_KEEP_WRITTEN) && flush_small(s, lo, hi)) {
 		*flushed += hi - lo;
 		return 0;
 	}

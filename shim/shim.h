@@ -123,6 +123,9 @@ struct shim_map {
 	bool flush_whole;	/* flush every page asked for, never ask the
 				 * page tables which are mapped (device DAX
 				 * that may hold 1 GiB pages: hooks_mmap.c) */
+	_Atomic bool ask;	/* a small msync found a page past the
+				 * file's end: scan first from now on
+				 * (hooks_msync.c, flush_small) */
 	_Atomic bool dontfork;	/* MADV_DONTFORK touched it: a fork's child
 				 * does not have it (hooks_mmap.c) */
 	_Atomic unsigned char blocked;	/* SHIM_BLOCK_*: why it is not
@@ -198,6 +201,15 @@ shim_flushable(const struct shim_map *s)
  * view of SIGBUS.
  */
 void shim_flush_guarded(void (*fn)(const void *, size_t), uintptr_t a,
+	size_t len);
+/*
+ * shim_flush_unasked -- fn(a, len) over pages nobody asked the kernel
+ * about (hooks_msync.c, flush_small): 1 if it ran to its end; 0 if a
+ * SIGBUS cut it short (a page past the file's end: nothing counted,
+ * nothing logged); -1, nothing flushed, if the guard is not in the
+ * kernel.
+ */
+int shim_flush_unasked(void (*fn)(const void *, size_t), uintptr_t a,
 	size_t len);
 void shim_sigbus_init(void);
 void shim_sigbus_atfork_child(void);
@@ -394,6 +406,10 @@ enum shim_counter {
 	ST_MSYNC_SKIPPED,	/* bytes not flushed: pages not resident, or
 				 * not written since their last flush */
 	ST_SCANS,		/* PAGEMAP_SCANs for written pages */
+	ST_MSYNC_UNASKED,	/* small msyncs flushed whole, without a
+				 * scan (hooks_msync.c, flush_small) */
+	ST_MSYNC_PAST_END,	/* of those tried, cut short by the file's
+				 * end: their mapping asks from then on */
 	ST_FSYNC_FLUSH,		/* fsync/fdatasync of a file with shim
 				 * mappings, served by flushing them */
 	ST_LAYOUT_FLUSH,	/* truncate/fallocate that flushed mappings */

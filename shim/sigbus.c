@@ -140,9 +140,12 @@ on_sigbus(int sig, siginfo_t *info, void *uctx)
 		atomic_store(&State, GONE);	/* the default put back */
 }
 
-void
-shim_flush_guarded(void (*fn)(const void *, size_t), uintptr_t a,
-		size_t len)
+/*
+ * run -- fn(a, len) under the guard: true if it ran to its end, false if
+ * a SIGBUS in [a, a + len) cut it short
+ */
+static bool
+run(void (*fn)(const void *, size_t), uintptr_t a, size_t len)
 {
 	if (atomic_load_explicit(&State, memory_order_relaxed) == UNARMED)
 		arm();
@@ -158,15 +161,35 @@ shim_flush_guarded(void (*fn)(const void *, size_t), uintptr_t a,
 		if (pk)
 			shim_wrpkru(pkru);
 		Guard = outer;
-		shim_count(ST_FLUSH_CUT, 1);
-		shim_log(2, "a flush met a page at %p..%p cut off by another "
-			"process's truncate: the rest of the run skipped",
-			(void *)a, (void *)(a + len));
-		return;
+		return false;
 	}
 	Guard = &g;
 	fn((const void *)a, len);
 	Guard = outer;
+	return true;
+}
+
+void
+shim_flush_guarded(void (*fn)(const void *, size_t), uintptr_t a,
+		size_t len)
+{
+	if (run(fn, a, len))
+		return;
+	shim_count(ST_FLUSH_CUT, 1);
+	shim_log(2, "a flush met a page at %p..%p cut off by another "
+		"process's truncate: the rest of the run skipped",
+		(void *)a, (void *)(a + len));
+}
+
+int
+shim_flush_unasked(void (*fn)(const void *, size_t), uintptr_t a,
+		size_t len)
+{
+	if (atomic_load_explicit(&State, memory_order_relaxed) == UNARMED)
+		arm();
+	if (atomic_load_explicit(&State, memory_order_relaxed) != ARMED)
+		return -1;
+	return run(fn, a, len) ? 1 : 0;
 }
 
 /*

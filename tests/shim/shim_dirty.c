@@ -73,16 +73,18 @@ adjacent(int fd)
 	m[1][2 * PG] = 'b';	/* file page 6 */
 	m[2][3 * PG] = 'c';	/* file page 11 */
 	CHECK(scans_by(fsync_op, &fd, 0, 0, &fl) == 1 && fl == 3 * PG);
-	/* msync of m[0] (file pages 0-7): its own pages (outside the
-	 * registry lock, one scan), then the same file pages elsewhere:
-	 * m[1]'s first half (one more); m[2] maps pages 8-15 and is not
-	 * visited.  msync of m[2]: its own, then m[1]'s second half */
+	/* msync of m[0] (file pages 0-7): its own pages, all of them
+	 * without a scan (a small msync: hooks_msync.c, flush_small),
+	 * then the same file pages elsewhere: m[1]'s first half (one
+	 * scan); m[2] maps pages 8-15 and is not visited.  msync of m[2]:
+	 * its own, then m[1]'s second half, where nothing was written */
 	m[0][1 * PG] = 'a';
 	m[1][2 * PG] = 'b';
 	m[2][3 * PG] = 'c';
-	CHECK(scans_by(msync, m[0], M * PG, MS_SYNC, &fl) == 2 &&
-		fl == 2 * PG);
-	CHECK(scans_by(msync, m[2], M * PG, MS_SYNC, &fl) == 2 && fl == PG);
+	CHECK(scans_by(msync, m[0], M * PG, MS_SYNC, &fl) == 1 &&
+		fl == (M + 1) * PG);
+	CHECK(scans_by(msync, m[2], M * PG, MS_SYNC, &fl) == 1 &&
+		fl == M * PG);
 
 	CHECK(munmap(r, 3 * M * PG) == 0);
 }
@@ -272,13 +274,25 @@ main(void)
 	d[200 * PG] = 'b';
 	CHECK(flushed_by(msync, d, 100 * PG, MS_SYNC) == 0);
 	CHECK(flushed_by(msync, d + 200 * PG, PG, MS_SYNC) == PG);
-	/* an msync of so few pages (REPROTECT_MIN, hooks_msync.c) leaves
-	 * them written: the next one flushes the page again; an msync of a
-	 * larger range protects it, and then nothing is left */
+	/* an msync of so few pages (REPROTECT_MIN, hooks_msync.c) flushes
+	 * all of them without a scan (flush_small) and leaves them
+	 * written: the next one flushes the page again.  Its CLWBs map the
+	 * pages of its range this process had not mapped, and a page first
+	 * mapped by a load counts as written once.  An msync of a larger
+	 * range protects them, and then nothing is left */
+	unsigned long un = ctr("msyncs_flushed_unscanned");
+	unsigned long sc = ctr("written_page_scans");
 	CHECK(flushed_by(msync, d + 200 * PG, PG, MS_SYNC) == PG);
-	CHECK(flushed_by(msync, d + 192 * PG, 16 * PG, MS_SYNC) == PG);
-	CHECK(flushed_by(msync, d, NPG * PG, MS_SYNC) == PG);
+	CHECK(flushed_by(msync, d + 192 * PG, 16 * PG, MS_SYNC) == 16 * PG);
+	CHECK(ctr("msyncs_flushed_unscanned") == un + 2 &&
+		ctr("written_page_scans") == sc);
+	CHECK(flushed_by(msync, d, NPG * PG, MS_SYNC) == 16 * PG);
 	CHECK(flushed_by(msync, d, NPG * PG, MS_SYNC) == 0);
+	/* one page more is a scan: what it finds written */
+	d[200 * PG] = 'b';
+	CHECK(flushed_by(msync, d + 192 * PG, 17 * PG, MS_SYNC) == PG);
+	CHECK(ctr("msyncs_flushed_unscanned") == un + 2 &&
+		ctr("written_page_scans") == sc + 3);
 
 	/* the shim's own mover (non-temporal stores) is a store too, for
 	 * the first 15 copies into a mapping; from the 16th on it writes

@@ -202,15 +202,19 @@ main(int argc, char **argv)
 	CHECK(munmap(p + 4 * PG, 4 * PG) == 0);
 	CHECK(grew("unmap_flushes", &uf) == 1);
 	CHECK(ok(grew("msync_bytes_flushed", &fl), 1, 4));
-	CHECK(msync(p, 4 * PG, MS_SYNC) == 0);	/* page 0 still due */
-	CHECK(ok(grew("msync_bytes_flushed", &fl), 1, 4));
-	/* an msync of so few pages leaves them written (REPROTECT_MIN,
-	 * hooks_msync.c): the next flush takes page 0 again; an fsync
-	 * protects it (at BYTE granularity it only fences, uncounted), and
-	 * then the munmap has nothing left to flush */
+	/* page 0 still due: an msync of so few pages flushes all of them
+	 * without asking which were written (hooks_msync.c, flush_small) */
+	CHECK(msync(p, 4 * PG, MS_SYNC) == 0);
+	CHECK(grew("msync_bytes_flushed", &fl) == 4 * PG);
+	/* and leaves them written (REPROTECT_MIN): page 0, and pages 1-3,
+	 * which its CLWBs mapped (a page first mapped by a load counts as
+	 * written once, dirty.c) where a flush touches memory (not under
+	 * valgrind or TCG: flush_faults).  The next flush takes them again; an
+	 * fsync protects them (at BYTE granularity it only fences,
+	 * uncounted), and then the munmap has nothing left to flush */
 	CHECK(fsync(fd) == 0);
 	unsigned long fs = grew("msync_bytes_flushed", &fl);
-	CHECK(Byte ? fs == 0 : ok(fs, 1, 4));
+	CHECK(Byte ? fs == 0 : ok(fs, flush_faults() ? 4 : 1, 4));
 	CHECK(munmap(p, 4 * PG) == 0);
 	CHECK(ok(grew("msync_bytes_flushed", &fl), 0, 4));
 	uf = ctr("unmap_flushes");

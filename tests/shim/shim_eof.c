@@ -157,13 +157,16 @@ main(void)
 	CHECK(memcmp(back, buf, sizeof(back)) == 0);
 	munmap(d, 64 * PG);
 
-	/* an empty file mapped: msync is fine, nothing flushed */
+	/* an empty file mapped: msync is fine, nothing flushed (a small
+	 * msync's flush is cut short at once; where a flush past the end
+	 * does not fault, under valgrind or TCG, it runs and counts) */
 	FATAL(ftruncate(fd, 0) == 0);
 	d = mmap(NULL, 4 * PG, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	FATAL(d != MAP_FAILED);
 	fl = ctr("msync_bytes_flushed");
 	CHECK(msync(d, 4 * PG, MS_SYNC) == 0);
-	CHECK(ctr("msync_bytes_flushed") - fl == flushed_bytes(d, 0, 4 * PG));
+	CHECK(ctr("msync_bytes_flushed") - fl == flushed_bytes(d,
+		flush_faults() ? 0 : 4 * PG, 4 * PG));
 	munmap(d, 4 * PG);
 	close(fd);
 	unlink(path);

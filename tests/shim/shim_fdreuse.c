@@ -18,7 +18,9 @@
 #include "shim_test.h"
 
 #define PG 4096
-#define NPG 16
+/* pages: more than a small msync (hooks_msync.c, flush_small), which
+ * flushes its whole range without asking the kernel */
+#define NPG 32
 
 /* fd_link -- where /proc/self/fd/FD points, in got (size n); false if
  * FD is not open */

@@ -6,6 +6,8 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -118,6 +120,61 @@ ctr(const char *name)
 	unsigned long v = Counter(name);
 	FATAL(v != (unsigned long)-1);
 	return v;
+}
+
+/* under_valgrind -- its vgpreload libraries are in LD_PRELOAD */
+__attribute__((unused)) static int
+under_valgrind(void)
+{
+	const char *p = getenv("LD_PRELOAD");
+	return p && strstr(p, "vgpreload");
+}
+
+static sigjmp_buf Probe_env;
+
+static void
+probe_bus(int sig)
+{
+	(void) sig;
+	siglongjmp(Probe_env, 1);
+}
+
+/*
+ * flush_faults -- does a cache-line flush of a page past a file's end
+ * raise SIGBUS here?  On a real CPU it does (and it maps a page that is
+ * there for reading); valgrind and QEMU's TCG (the DAX guest) do not
+ * touch memory for it.  Asked once, of a memfd.
+ */
+__attribute__((unused)) static int
+flush_faults(void)
+{
+	static int r = -1;
+	if (r >= 0)
+		return r;
+	int fd = memfd_create("probe", MFD_CLOEXEC);
+	if (fd < 0 || ftruncate(fd, 4096)) {
+		perror("flush_faults");
+		exit(1);
+	}
+	char *p = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED) {
+		perror("flush_faults");
+		exit(1);
+	}
+	struct sigaction sa, old;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = probe_bus;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGBUS, &sa, &old);
+	volatile int faults = 1;
+	if (sigsetjmp(Probe_env, 1) == 0) {
+		__asm__ volatile("clflush %0" : : "m"(p[4096]) : "memory");
+		faults = 0;
+	}
+	sigaction(SIGBUS, &old, NULL);
+	munmap(p, 8192);
+	close(fd);
+	return r = faults;
 }
 
 /* registered -- the shim took p's mapping over (its msync is the shim's) */

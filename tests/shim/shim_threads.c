@@ -146,10 +146,9 @@ split_race(int fd)
 static int
 scaled(int n)
 {
-	const char *p = getenv("LD_PRELOAD");
 	if (Real_dax)
 		return n / 100;
-	return p && strstr(p, "vgpreload") ? n / 10 : n;
+	return under_valgrind() ? n / 10 : n;
 }
 
 /* ---- fork while another thread maps DAX files ---------------------- */

@@ -61,6 +61,7 @@ extern PMEM2_INTERNAL size_t memops_nt_threshold_eadr_set;
 struct cpu_features {
 	bool clflush, clflushopt, clwb;
 	bool sse2, avx, avx512f, movdir64b;
+	bool ospke;	/* RDPKRU/WRPKRU usable */
 };
 
 /* cpu_detect -- CPUID (and XGETBV for the AVX state) into *f. */

@@ -38,6 +38,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "flush.h"
 #include "os.h"
 #include "ras.h"
 #include "region.h"
@@ -54,6 +55,7 @@ static __thread struct guard *volatile Guard;
 static pthread_mutex_t Lock = PTHREAD_MUTEX_INITIALIZER;
 static unsigned Users;
 static struct sigaction Saved;	/* the program's action, while Users > 0 */
+static bool Pkru;	/* protection keys: CPU has, OS enabled (ctor) */
 
 static void guard_leave(void);
 
@@ -188,14 +190,27 @@ __attribute__((constructor)) static void
 mcsafe_ctor(void)
 {
 	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+	struct cpu_features f;
+	cpu_detect(&f);
+	Pkru = f.ospke;
 }
 
-/* guarded -- the copy itself, with the jump target in its own frame */
+/*
+ * guarded -- the copy itself, with the jump target in its own frame.  The
+ * kernel runs a signal handler with its default PKRU (every protection
+ * key but 0 denied), and siglongjmp does not put the thread's back: it
+ * is put back here, or a program using protection keys would lose its
+ * own rights after one poisoned read.
+ */
 static __attribute__((noinline)) int
 guarded(struct guard *g, void *dst, const void *src, size_t len)
 {
-	if (sigsetjmp(g->env, 1))
-		return PMEM2_E_IO_FAIL;	/* back from on_sigbus */
+	volatile uint32_t pkru = Pkru ? os_rdpkru() : 0;
+	if (sigsetjmp(g->env, 1)) {	/* back from on_sigbus */
+		if (Pkru)
+			os_wrpkru(pkru);
+		return PMEM2_E_IO_FAIL;
+	}
 	Guard = g;
 	memcpy(dst, src, len);
 	Guard = NULL;

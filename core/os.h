@@ -12,6 +12,7 @@
 #define PMEM2_OS_H
 
 #include <errno.h>
+#include <stdint.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -27,6 +28,25 @@
 #ifndef MAP_FIXED_NOREPLACE
 #define MAP_FIXED_NOREPLACE 0x100000
 #endif
+
+/*
+ * os_rdpkru / os_wrpkru -- this thread's protection-key rights register.
+ * Only where the CPU has protection keys and the OS enabled them (CPUID
+ * OSPKE; the shim: once a pkey_mprotect succeeded): else SIGILL.
+ */
+static inline uint32_t
+os_rdpkru(void)
+{
+	uint32_t v;
+	__asm__ volatile("rdpkru" : "=a"(v) : "c"(0) : "rdx");
+	return v;
+}
+
+static inline void
+os_wrpkru(uint32_t v)
+{
+	__asm__ volatile("wrpkru" : : "a"(v), "c"(0), "d"(0) : "memory");
+}
 
 static inline void *
 os_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)

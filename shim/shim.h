@@ -12,6 +12,7 @@
 #include <sys/types.h>
 
 #include "map.h"
+#include "os.h"
 
 /* ---- configuration (init.c) ---------------------------------------- */
 
@@ -226,19 +227,8 @@ void shim_sigbus_atfork_child(void);
  */
 extern _Atomic bool shim_pkeys_used;
 
-static inline uint32_t
-shim_rdpkru(void)
-{
-	uint32_t v;
-	__asm__ volatile("rdpkru" : "=a"(v) : "c"(0) : "rdx");
-	return v;
-}
-
-static inline void
-shim_wrpkru(uint32_t v)
-{
-	__asm__ volatile("wrpkru" : : "a"(v), "c"(0), "d"(0) : "memory");
-}
+#define shim_rdpkru os_rdpkru
+#define shim_wrpkru os_wrpkru
 
 static inline uint64_t
 shim_pkru_open(void)

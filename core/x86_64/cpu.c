@@ -15,6 +15,7 @@
 #define EBX_CLFLUSHOPT (1u << 23)
 #define EBX_CLWB (1u << 24)
 #define ECX_MOVDIR64B (1u << 28)
+#define ECX_OSPKE (1u << 4)	/* protection keys, enabled by the OS */
 
 /* XCR0: SSE + AVX state, then opmask + ZMM_Hi256 + Hi16_ZMM */
 #define XCR0_AVX 0x6u
@@ -90,6 +91,7 @@ cpu_detect(struct cpu_features *f)
 	f->clflushopt = (w.ebx7 & EBX_CLFLUSHOPT) != 0;
 	f->clwb = (w.ebx7 & EBX_CLWB) != 0;
 	f->movdir64b = (w.ecx7 & ECX_MOVDIR64B) != 0;
+	f->ospke = (w.ecx7 & ECX_OSPKE) != 0;
 	f->avx512f = (w.ebx7 & EBX_AVX512F) && avx_os &&
 		(xcr0 & XCR0_AVX512) == XCR0_AVX512;
 }

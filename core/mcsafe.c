@@ -55,7 +55,9 @@ static __thread struct guard *volatile Guard;
 static pthread_mutex_t Lock = PTHREAD_MUTEX_INITIALIZER;
 static unsigned Users;
 static struct sigaction Saved;	/* the program's action, while Users > 0 */
-static bool Pkru;	/* protection keys: CPU has, OS enabled (ctor) */
+/* protection keys: the CPU has them, the OS enabled them; -1 not asked
+ * yet (the first guard_enter asks, under Lock) */
+static int Pkru = -1;
 
 static void guard_leave(void);
 
@@ -129,6 +131,11 @@ guard_enter(void)
 {
 	int ret = 0;
 	pthread_mutex_lock(&Lock);
+	if (Pkru < 0) {
+		struct cpu_features f;
+		cpu_detect(&f);
+		Pkru = f.ospke;
+	}
 	if (Users == 0) {
 		struct sigaction sa;
 		memset(&sa, 0, sizeof(sa));
@@ -190,9 +197,6 @@ __attribute__((constructor)) static void
 mcsafe_ctor(void)
 {
 	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
-	struct cpu_features f;
-	cpu_detect(&f);
-	Pkru = f.ospke;
 }
 
 /*

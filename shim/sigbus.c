@@ -140,15 +140,23 @@ on_sigbus(int sig, siginfo_t *info, void *uctx)
 		atomic_store(&State, GONE);	/* the default put back */
 }
 
+/* state -- ARMED or GONE: ours is installed at the first flush */
+static int
+state(void)
+{
+	if (atomic_load_explicit(&State, memory_order_relaxed) == UNARMED)
+		arm();
+	return atomic_load_explicit(&State, memory_order_relaxed);
+}
+
 /*
- * run -- fn(a, len) under the guard: true if it ran to its end, false if
+ * run -- fn(a, len) under the guard (whatever state() says: GONE leaves
+ * a SIGBUS to the program's action): true if it ran to its end, false if
  * a SIGBUS in [a, a + len) cut it short
  */
 static bool
 run(void (*fn)(const void *, size_t), uintptr_t a, size_t len)
 {
-	if (atomic_load_explicit(&State, memory_order_relaxed) == UNARMED)
-		arm();
 	struct guard g, *outer = Guard;	/* a flush in a signal handler */
 	g.lo = a;
 	g.hi = a + len;
@@ -173,6 +181,7 @@ void
 shim_flush_guarded(void (*fn)(const void *, size_t), uintptr_t a,
 		size_t len)
 {
+	(void) state();
 	if (run(fn, a, len))
 		return;
 	shim_count(ST_FLUSH_CUT, 1);
@@ -185,9 +194,7 @@ int
 shim_flush_unasked(void (*fn)(const void *, size_t), uintptr_t a,
 		size_t len)
 {
-	if (atomic_load_explicit(&State, memory_order_relaxed) == UNARMED)
-		arm();
-	if (atomic_load_explicit(&State, memory_order_relaxed) != ARMED)
+	if (state() != ARMED)
 		return -1;
 	return run(fn, a, len) ? 1 : 0;
 }
